@@ -1,0 +1,13 @@
+//! `handover`: declarative, reviewable and crash-safe offboarding of users
+//! from a clinic's EMR. The binary is a thin shell around [`run`].
+
+pub mod cli;
+pub mod exit;
+pub mod plan;
+
+pub use exit::Exit;
+
+/// Runs a parsed command line and says how it ended.
+pub fn run(cli: cli::Cli) -> Exit {
+    cli::dispatch(cli)
+}
