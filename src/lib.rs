@@ -2,7 +2,11 @@
 //! from a clinic's EMR. The binary is a thin shell around [`run`].
 
 pub mod cli;
+pub mod clock;
+pub mod commands;
 pub mod exit;
+pub mod logging;
+pub mod output;
 pub mod plan;
 
 pub use exit::Exit;

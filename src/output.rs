@@ -1,0 +1,49 @@
+//! The one place results are printed: stdout, in the format asked for, with
+//! colour only on a terminal and never under `NO_COLOR`.
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{Format, GlobalArgs};
+
+/// Prints command results to stdout.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+    pub color: bool,
+}
+
+impl Printer {
+    pub fn new(global: &GlobalArgs) -> Printer {
+        Printer {
+            format: global.format.unwrap_or(Format::Text),
+            quiet: global.quiet,
+            color: stdout_wants_color(),
+        }
+    }
+
+    /// Prints text as it is, adding a final newline when missing.
+    pub fn text(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        if !text.is_empty() && !text.ends_with('\n') {
+            let _ = out.write_all(b"\n");
+        }
+    }
+
+    /// Prints a JSON value, pretty, on its own.
+    pub fn json(&self, value: &serde_json::Value) {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        self.text(&text);
+    }
+}
+
+/// Colour on stdout only when it is a terminal and `NO_COLOR` is unset.
+pub fn stdout_wants_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Colour on stderr only when it is a terminal and `NO_COLOR` is unset.
+pub fn stderr_wants_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
