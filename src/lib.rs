@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod diagnostic;
 pub mod exit;
 pub mod logging;
 pub mod output;

@@ -4,8 +4,44 @@
 use std::path::PathBuf;
 
 use crate::Exit;
-use crate::output::Printer;
+use crate::output::{Printer, stderr_wants_color};
+use crate::plan::{self, Loaded, meaning};
 
-pub fn run(_printer: &Printer, _paths: &[PathBuf]) -> Exit {
-    Exit::Invalid
+pub fn run(printer: &Printer, paths: &[PathBuf]) -> Exit {
+    let mut loaded = plan::load(paths);
+    let findings = meaning::check(&loaded.plans);
+    loaded.diagnostics.extend(findings.iter().map(|finding| finding.diagnostic()));
+    report(&loaded);
+    if loaded.diagnostics.is_empty() {
+        if !printer.quiet {
+            printer.text(&summary(&loaded));
+        }
+        Exit::Success
+    } else {
+        eprintln!(
+            "error: {} problem{} found in plan files",
+            loaded.diagnostics.len(),
+            if loaded.diagnostics.len() == 1 { "" } else { "s" }
+        );
+        Exit::Invalid
+    }
+}
+
+/// Prints every diagnostic on stderr, with the source line on a terminal.
+pub fn report(loaded: &Loaded) {
+    let show_source = stderr_wants_color() || std::env::var_os("HANDOVER_SNIPPETS").is_some();
+    for diagnostic in &loaded.diagnostics {
+        let source = show_source.then(|| loaded.sources.get(&diagnostic.file)).flatten();
+        eprint!("{}", diagnostic.render(source));
+    }
+}
+
+fn summary(loaded: &Loaded) -> String {
+    let files = loaded.sources.len();
+    let plans = loaded.plans.len();
+    format!(
+        "{plans} plan{} in {files} file{}: valid",
+        if plans == 1 { "" } else { "s" },
+        if files == 1 { "" } else { "s" }
+    )
 }

@@ -122,6 +122,10 @@ fn plain_message(error: &serde_saphyr::Error) -> String {
     if lower.contains("anchor") || lower.contains("alias") {
         return "anchors and aliases are not allowed in plan files".to_string();
     }
+    if let Some(rest) = lower.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or_default().trim();
+        return format!("duplicate key `{key}`");
+    }
     if lower.contains("merge") {
         return "merge keys (`<<`) are not allowed in plan files".to_string();
     }
