@@ -83,7 +83,13 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// `path:line:col: error: field: message [code]`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error: ", self.file.display(), self.line, self.column)?;
+        write!(
+            f,
+            "{}:{}:{}: error: ",
+            self.file.display(),
+            self.line,
+            self.column
+        )?;
         if !self.field.is_empty() {
             write!(f, "`{}`: ", self.field)?;
         }
@@ -99,7 +105,10 @@ impl fmt::Display for Diagnostic {
 /// repeats what our first line already says.
 fn snippet_only(report: &str) -> String {
     let lines: Vec<&str> = report.lines().collect();
-    let start = lines.iter().position(|line| line.contains('[')).unwrap_or(0);
+    let start = lines
+        .iter()
+        .position(|line| line.contains('['))
+        .unwrap_or(0);
     let mut out: String = lines[start..]
         .iter()
         .filter(|line| !line.trim().is_empty())
@@ -162,7 +171,10 @@ mod tests {
     #[test]
     fn field_paths_read_like_code() {
         assert_eq!(field_path(""), "");
-        assert_eq!(field_path("/plans/2/appointments/move_to"), "plans[2].appointments.move_to");
+        assert_eq!(
+            field_path("/plans/2/appointments/move_to"),
+            "plans[2].appointments.move_to"
+        );
         assert_eq!(field_path("/a~1b"), "a/b");
     }
 

@@ -10,7 +10,9 @@ use crate::plan::{self, Loaded, meaning};
 pub fn run(printer: &Printer, paths: &[PathBuf]) -> Exit {
     let mut loaded = plan::load(paths);
     let findings = meaning::check(&loaded.plans);
-    loaded.diagnostics.extend(findings.iter().map(|finding| finding.diagnostic()));
+    loaded
+        .diagnostics
+        .extend(findings.iter().map(|finding| finding.diagnostic()));
     report(&loaded);
     if loaded.diagnostics.is_empty() {
         if !printer.quiet {
@@ -21,7 +23,11 @@ pub fn run(printer: &Printer, paths: &[PathBuf]) -> Exit {
         eprintln!(
             "error: {} problem{} found in plan files",
             loaded.diagnostics.len(),
-            if loaded.diagnostics.len() == 1 { "" } else { "s" }
+            if loaded.diagnostics.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
         Exit::Invalid
     }
@@ -31,7 +37,9 @@ pub fn run(printer: &Printer, paths: &[PathBuf]) -> Exit {
 pub fn report(loaded: &Loaded) {
     let show_source = stderr_wants_color() || std::env::var_os("HANDOVER_SNIPPETS").is_some();
     for diagnostic in &loaded.diagnostics {
-        let source = show_source.then(|| loaded.sources.get(&diagnostic.file)).flatten();
+        let source = show_source
+            .then(|| loaded.sources.get(&diagnostic.file))
+            .flatten();
         eprint!("{}", diagnostic.render(source));
     }
 }

@@ -60,7 +60,12 @@ fn translate(shape: Shape, document: &Value, error: &ValidationError) -> Vec<Fin
     let value = document.pointer(&pointer).unwrap_or(&Value::Null);
     let field = last_segment(&pointer);
     let plain = |message: String| {
-        vec![Finding { pointer: pointer.clone(), at_key: false, message, hint: None }]
+        vec![Finding {
+            pointer: pointer.clone(),
+            at_key: false,
+            message,
+            hint: None,
+        }]
     };
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
@@ -80,17 +85,14 @@ fn translate(shape: Shape, document: &Value, error: &ValidationError) -> Vec<Fin
         ValidationErrorKind::Constant { .. } => vec![wrong_constant(&pointer, field, value)],
         ValidationErrorKind::OneOfNotValid { .. } => vec![choice(&pointer, field, false)],
         ValidationErrorKind::OneOfMultipleValid { .. } => vec![choice(&pointer, field, true)],
-        ValidationErrorKind::Pattern { .. } if field == "not_before" => plain(format!(
-            "{} is not a date written YYYY-MM-DD",
-            show(value)
-        )),
+        ValidationErrorKind::Pattern { .. } if field == "not_before" => {
+            plain(format!("{} is not a date written YYYY-MM-DD", show(value)))
+        }
         ValidationErrorKind::Pattern { .. } => vec![Finding {
             pointer: pointer.clone(),
             at_key: false,
             message: format!("{} is not a valid username", show(value)),
-            hint: Some(
-                "usernames have 1 to 64 letters, digits, `.`, `_`, `-` or `@`".to_string(),
-            ),
+            hint: Some("usernames have 1 to 64 letters, digits, `.`, `_`, `-` or `@`".to_string()),
         }],
         ValidationErrorKind::Format { .. } => {
             plain(format!("{} is not a calendar date", show(value)))
@@ -117,7 +119,12 @@ fn unknown_field(shape: Shape, parent: &str, name: &str) -> Finding {
         None if known.is_empty() => None,
         None => Some(format!("expected one of {}", list(&known))),
     };
-    Finding { pointer, at_key: true, message: format!("unknown field `{name}`"), hint }
+    Finding {
+        pointer,
+        at_key: true,
+        message: format!("unknown field `{name}`"),
+        hint,
+    }
 }
 
 /// The known name closest to a misspelling, if any is close enough.
@@ -226,7 +233,11 @@ fn show(value: &Value) -> String {
         other => other.to_string(),
     };
     let cut: String = text.chars().take(40).collect();
-    if cut.len() < text.len() { format!("`{cut}…`") } else { format!("`{cut}`") }
+    if cut.len() < text.len() {
+        format!("`{cut}…`")
+    } else {
+        format!("`{cut}`")
+    }
 }
 
 #[cfg(test)]
@@ -258,10 +269,17 @@ mod tests {
 
     #[test]
     fn categories_need_exactly_one_choice() {
-        let both = json!({"version": 1, "user": "a", "appointments": {"move_to": "b", "cancel": true}});
-        assert_eq!(messages(both), ["/appointments has both `move_to` and `cancel`"]);
+        let both =
+            json!({"version": 1, "user": "a", "appointments": {"move_to": "b", "cancel": true}});
+        assert_eq!(
+            messages(both),
+            ["/appointments has both `move_to` and `cancel`"]
+        );
         let neither = json!({"version": 1, "user": "a", "inbox": {}});
-        assert_eq!(messages(neither), ["/inbox needs `forward_to` or `discard: true`"]);
+        assert_eq!(
+            messages(neither),
+            ["/inbox needs `forward_to` or `discard: true`"]
+        );
     }
 
     #[test]

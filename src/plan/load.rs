@@ -28,7 +28,10 @@ pub struct Loaded {
 /// Loads every plan file named by `paths` (files or directories).
 pub fn load(paths: &[PathBuf]) -> Loaded {
     let (files, problems) = source::expand(paths);
-    let mut loaded = Loaded { diagnostics: problems, ..Loaded::default() };
+    let mut loaded = Loaded {
+        diagnostics: problems,
+        ..Loaded::default()
+    };
     for file in files {
         let text = match source::read(&file) {
             Ok(text) => text,
@@ -65,7 +68,10 @@ pub fn load_text(file: &Path, text: &str) -> Result<Vec<Plan>, Vec<Diagnostic>> 
         return Err(problems);
     }
     let typed: PlanDocument = serde_json::from_value(document.value).map_err(|err| {
-        vec![Diagnostic::file(file, format!("could not read the plan: {err}"))]
+        vec![Diagnostic::file(
+            file,
+            format!("could not read the plan: {err}"),
+        )]
     })?;
     resolve(Arc::new(file.to_path_buf()), &typed, &document.positions)
 }

@@ -21,7 +21,10 @@ pub struct MeaningFinding {
 
 impl MeaningFinding {
     pub fn diagnostic(&self) -> Diagnostic {
-        self.at.diagnostic(self.message.clone()).with_code(self.code).with_hint(self.hint)
+        self.at
+            .diagnostic(self.message.clone())
+            .with_code(self.code)
+            .with_hint(self.hint)
     }
 }
 
@@ -29,7 +32,10 @@ impl MeaningFinding {
 pub fn check(plans: &[Plan]) -> Vec<MeaningFinding> {
     let mut leavers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (index, plan) in plans.iter().enumerate() {
-        leavers.entry(plan.user.value.as_str()).or_default().push(index);
+        leavers
+            .entry(plan.user.value.as_str())
+            .or_default()
+            .push(index);
     }
     let mut findings = Vec::new();
     for (index, plan) in plans.iter().enumerate() {

@@ -1,8 +1,8 @@
 //! Plan files: their format, loading with full diagnostics, resolution into
 //! the one [`Plan`] type that review and apply use, and fingerprints.
 
-pub mod fingerprint;
 pub mod findings;
+pub mod fingerprint;
 pub mod load;
 pub mod meaning;
 pub mod model;

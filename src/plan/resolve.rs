@@ -22,7 +22,12 @@ struct Places<'a> {
 impl Places<'_> {
     fn at(&self, pointer: String) -> Location {
         let position = self.positions.value(&pointer);
-        Location { file: self.file.clone(), line: position.line, column: position.column, pointer }
+        Location {
+            file: self.file.clone(),
+            line: position.line,
+            column: position.column,
+            pointer,
+        }
     }
 }
 
@@ -45,8 +50,14 @@ pub fn resolve(
     let entries: Vec<(&Username, Layer, Layer)> = match document {
         PlanDocument::Plan(plan) => vec![(
             &plan.user,
-            Layer { fields: &plan.fields, pointer: String::new() },
-            Layer { fields: &empty, pointer: "/defaults".into() },
+            Layer {
+                fields: &plan.fields,
+                pointer: String::new(),
+            },
+            Layer {
+                fields: &empty,
+                pointer: "/defaults".into(),
+            },
         )],
         PlanDocument::Batch(batch) => batch_entries(batch),
     };
@@ -56,7 +67,11 @@ pub fn resolve(
             Err(problem) => problems.push(problem),
         }
     }
-    if problems.is_empty() { Ok(plans) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(plans)
+    } else {
+        Err(problems)
+    }
 }
 
 fn batch_entries(batch: &BatchFile) -> Vec<(&Username, Layer<'_>, Layer<'_>)> {
@@ -67,8 +82,14 @@ fn batch_entries(batch: &BatchFile) -> Vec<(&Username, Layer<'_>, Layer<'_>)> {
         .map(|(index, entry)| {
             (
                 &entry.user,
-                Layer { fields: &entry.fields, pointer: format!("/plans/{index}") },
-                Layer { fields: &batch.defaults, pointer: "/defaults".into() },
+                Layer {
+                    fields: &entry.fields,
+                    pointer: format!("/plans/{index}"),
+                },
+                Layer {
+                    fields: &batch.defaults,
+                    pointer: "/defaults".into(),
+                },
             )
         })
         .collect()
@@ -93,8 +114,11 @@ fn resolve_one(
     own: &Layer,
     defaults: &Layer,
 ) -> Result<Plan, Diagnostic> {
-    let default_to = pick(own, defaults, "default_to", |f| f.default_to.as_ref())
-        .map(|(to, pointer)| Located { value: to.clone(), at: places.at(pointer) });
+    let default_to =
+        pick(own, defaults, "default_to", |f| f.default_to.as_ref()).map(|(to, pointer)| Located {
+            value: to.clone(),
+            at: places.at(pointer),
+        });
     let reassign = |name: &str, get: fn(&PlanFields) -> Option<&Reassign>| {
         let picked = pick(own, defaults, name, get);
         reassigned(places, picked, default_to.as_ref())
@@ -109,7 +133,10 @@ fn resolve_one(
         None => default_handling(default_to.as_ref()),
     };
     let mut plan = Plan {
-        user: Located { value: user.clone(), at: places.at(format!("{}/user", own.pointer)) },
+        user: Located {
+            value: user.clone(),
+            at: places.at(format!("{}/user", own.pointer)),
+        },
         reason: pick(own, defaults, "reason", |f| f.reason.as_ref()).map(|(r, _)| r.clone()),
         not_before: not_before(places, own, defaults)?,
         appointments: reassign("appointments", |f| f.appointments.as_ref()),
@@ -139,11 +166,21 @@ fn reassigned(
     default_to: Option<&Located<Username>>,
 ) -> Handling {
     match picked {
-        Some((Reassign { move_to: Some(to), .. }, pointer)) => Handling::MoveTo(Located {
+        Some((
+            Reassign {
+                move_to: Some(to), ..
+            },
+            pointer,
+        )) => Handling::MoveTo(Located {
             value: to.clone(),
             at: places.at(format!("{pointer}/move_to")),
         }),
-        Some((Reassign { cancel: Some(true), .. }, _)) => Handling::Cancel,
+        Some((
+            Reassign {
+                cancel: Some(true), ..
+            },
+            _,
+        )) => Handling::Cancel,
         _ => default_handling(default_to),
     }
 }
@@ -154,11 +191,23 @@ fn forwarded(
     default_to: Option<&Located<Username>>,
 ) -> Handling {
     match picked {
-        Some((Forward { forward_to: Some(to), .. }, pointer)) => Handling::MoveTo(Located {
+        Some((
+            Forward {
+                forward_to: Some(to),
+                ..
+            },
+            pointer,
+        )) => Handling::MoveTo(Located {
             value: to.clone(),
             at: places.at(format!("{pointer}/forward_to")),
         }),
-        Some((Forward { discard: Some(true), .. }, _)) => Handling::Cancel,
+        Some((
+            Forward {
+                discard: Some(true),
+                ..
+            },
+            _,
+        )) => Handling::Cancel,
         _ => default_handling(default_to),
     }
 }
@@ -168,6 +217,8 @@ fn not_before(places: &Places, own: &Layer, defaults: &Layer) -> Result<Option<D
         return Ok(None);
     };
     text.parse::<Date>().map(Some).map_err(|_| {
-        places.at(pointer).diagnostic(format!("`{text}` is not a calendar date"))
+        places
+            .at(pointer)
+            .diagnostic(format!("`{text}` is not a calendar date"))
     })
 }

@@ -65,9 +65,8 @@ pub fn read(path: &Path) -> Result<Arc<String>, Diagnostic> {
     }
     let text = String::from_utf8(bytes).map_err(|err| not_utf8(path, &err))?;
     if is_blank(&text) {
-        return Err(Diagnostic::file(path, "the file is empty").with_hint(
-            "a plan file holds `version: 1` and `user`, or `version: 1` and `plans`",
-        ));
+        return Err(Diagnostic::file(path, "the file is empty")
+            .with_hint("a plan file holds `version: 1` and `user`, or `version: 1` and `plans`"));
     }
     Ok(Arc::new(text))
 }
@@ -95,7 +94,11 @@ fn not_utf8(path: &Path, err: &std::string::FromUtf8Error) -> Diagnostic {
     let good = &err.as_bytes()[..err.utf8_error().valid_up_to()];
     let text = String::from_utf8_lossy(good);
     let line = text.matches('\n').count() as u64 + 1;
-    let column = text.rsplit('\n').next().map_or(0, |last| last.chars().count()) as u64 + 1;
+    let column = text
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count()) as u64
+        + 1;
     let mut diagnostic = Diagnostic::file(path, "the file is not UTF-8 text");
     diagnostic.line = line;
     diagnostic.column = column;
