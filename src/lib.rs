@@ -8,6 +8,7 @@ pub mod exit;
 pub mod logging;
 pub mod output;
 pub mod plan;
+pub mod store;
 
 pub use exit::Exit;
 

@@ -11,8 +11,9 @@ pub const USERNAME_PATTERN: &str = r"^[A-Za-z0-9._@-]{1,64}$";
 
 /// A username in the clinic's EMR: letters, digits, `.`, `_`, `-` and `@`,
 /// at most 64 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[derive(JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 #[schemars(extend("pattern" = r"^[A-Za-z0-9._@-]{1,64}$", "minLength" = 1, "maxLength" = 64))]
 pub struct Username(pub String);

@@ -48,7 +48,9 @@ fn drop_null(schema: &mut Schema) {
         }
     }
     for keyword in ["anyOf", "oneOf"] {
-        let Some(Value::Array(branches)) = schema.get_mut(keyword) else { continue };
+        let Some(Value::Array(branches)) = schema.get_mut(keyword) else {
+            continue;
+        };
         branches.retain(|branch| branch.get("type").and_then(Value::as_str) != Some("null"));
         if keyword == "anyOf" && branches.len() == 1 {
             let only = branches.remove(0);
@@ -142,7 +144,9 @@ fn field_schema<'a>(definitions: &'a Value, schema: &'a Value, name: &str) -> Op
         return Some(found);
     }
     let parts = schema.get("allOf").and_then(Value::as_array)?;
-    parts.iter().find_map(|part| field_schema(definitions, resolve(definitions, part), name))
+    parts
+        .iter()
+        .find_map(|part| field_schema(definitions, resolve(definitions, part), name))
 }
 
 fn property_names(definitions: &Value, schema: &Value) -> Vec<String> {

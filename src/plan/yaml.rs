@@ -104,9 +104,15 @@ fn options() -> Options {
 fn syntax_error(error: serde_saphyr::Error) -> SyntaxError {
     let position = error
         .location()
-        .map(|at| Position { line: at.line().max(1), column: at.column().max(1) })
+        .map(|at| Position {
+            line: at.line().max(1),
+            column: at.column().max(1),
+        })
         .unwrap_or(Position { line: 1, column: 1 });
-    SyntaxError { message: plain_message(&error), position }
+    SyntaxError {
+        message: plain_message(&error),
+        position,
+    }
 }
 
 /// The parser's message without its own location suffix, in our style:
@@ -143,7 +149,10 @@ enum Node {
 
 fn into_json(node: Spanned<Node>, pointer: String, positions: &mut Positions) -> Value {
     let at = &node.referenced;
-    let position = Position { line: at.line().max(1), column: at.column().max(1) };
+    let position = Position {
+        line: at.line().max(1),
+        column: at.column().max(1),
+    };
     positions.values.insert(pointer.clone(), position);
     match node.value {
         Node::Null => Value::Null,
@@ -162,8 +171,10 @@ fn into_json(node: Spanned<Node>, pointer: String, positions: &mut Positions) ->
             for (key, item) in entries {
                 let child = format!("{pointer}/{}", escape(&key.value));
                 let key_at = &key.referenced;
-                let key_position =
-                    Position { line: key_at.line().max(1), column: key_at.column().max(1) };
+                let key_position = Position {
+                    line: key_at.line().max(1),
+                    column: key_at.column().max(1),
+                };
                 positions.keys.insert(child.clone(), key_position);
                 map.insert(key.value, into_json(item, child, positions));
             }
@@ -252,8 +263,17 @@ mod tests {
         let text = "version: 1\nplans:\n  - user: jsmith\n    inbox: { forward_to: ann }\n";
         let doc = parse(text).unwrap();
         assert_eq!(doc.value["plans"][0]["user"], "jsmith");
-        assert_eq!(doc.positions.value("/plans/0/user"), Position { line: 3, column: 11 });
-        assert_eq!(doc.positions.key("/plans/0/inbox"), Position { line: 4, column: 5 });
+        assert_eq!(
+            doc.positions.value("/plans/0/user"),
+            Position {
+                line: 3,
+                column: 11
+            }
+        );
+        assert_eq!(
+            doc.positions.key("/plans/0/inbox"),
+            Position { line: 4, column: 5 }
+        );
         assert_eq!(doc.positions.value("/plans/0/inbox/forward_to").line, 4);
     }
 
