@@ -7,7 +7,9 @@ pub mod commands;
 pub mod exit;
 pub mod logging;
 pub mod output;
+pub mod password;
 pub mod plan;
+pub mod seed;
 pub mod store;
 
 pub use exit::Exit;
