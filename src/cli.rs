@@ -66,6 +66,66 @@ pub enum Command {
     },
     /// Print the plan JSON Schema.
     Schema,
+    /// Create, check or seed the clinic database.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// List the active users, or with `--deactivated` the deactivated ones
+    /// with when and by whom.
+    Users {
+        /// List the deactivated users instead of the active ones.
+        #[arg(long)]
+        deactivated: bool,
+    },
+}
+
+/// The most rows `db seed` makes of any one kind.
+pub const MAX_SEED_ROWS: u64 = 50_000_000;
+/// The most users `db seed` generates of one role.
+pub const MAX_SEED_USERS: u64 = 100_000;
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create the EMR tables and indexes if absent, or check an existing
+    /// database's tables and columns (changing nothing when one is missing);
+    /// then apply handover's own migrations. Safe to run again.
+    Init,
+    /// Fill a new database with a deterministic synthetic clinic: the named
+    /// cast of the demo (`admin`, `jsmith`, `apatel`, …) plus generated users
+    /// and items. The same sizes, `--seed` and day (`HANDOVER_NOW`) give the
+    /// same rows. Refuses (exit 1) a database that already has users.
+    Seed(SeedArgs),
+}
+
+/// Sizes and secrets of a seeded clinic.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// Generated practitioners beyond the named cast.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_USERS))]
+    pub practitioners: u64,
+    /// Generated staff beyond the named cast.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_USERS))]
+    pub staff: u64,
+    /// Appointments, past and future.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    pub appointments: u64,
+    /// Inbox messages, some snoozed, about half archived.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    pub messages: u64,
+    /// Qnaires of all three kinds.
+    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    pub qnaires: u64,
+    /// Billing claims, some pending.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    pub claims: u64,
+    /// The random seed: the same seed gives the same clinic.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The password of the operator `admin`; a random one is generated and
+    /// printed once when not given.
+    #[arg(long, env = "HANDOVER_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
 }
 
 /// Runs the parsed command.
@@ -75,5 +135,7 @@ pub fn dispatch(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { paths } => commands::validate::run(&printer, &paths),
         Command::Schema => commands::schema::run(&printer),
+        Command::Db { command } => commands::db::run(&printer, &cli.global, command),
+        Command::Users { deactivated } => commands::users::run(&printer, &cli.global, deactivated),
     }
 }

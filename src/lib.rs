@@ -8,7 +8,10 @@ pub mod diagnostic;
 pub mod exit;
 pub mod logging;
 pub mod output;
+pub mod password;
 pub mod plan;
+pub mod seed;
+pub mod store;
 
 pub use exit::Exit;
 

@@ -47,3 +47,13 @@ pub fn stdout_wants_color() -> bool {
 pub fn stderr_wants_color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
+
+/// Reports a failure on stderr in the one message style: `error: could not
+/// …: cause`, then `hint: …` on its own line when there is one.
+pub fn error(message: &str, hint: Option<&str>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "error: {message}");
+    if let Some(hint) = hint {
+        let _ = writeln!(err, "hint: {hint}");
+    }
+}
