@@ -66,6 +66,18 @@ pub enum Command {
     },
     /// Print the plan JSON Schema.
     Schema,
+    /// Review plans against the clinic database (a dry run that changes nothing).
+    Plan {
+        /// Plan files or directories of plan files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Check that this operator may carry the plans out (no password asked).
+        #[arg(long, value_name = "NAME")]
+        operator: Option<String>,
+        /// Also save the review as JSON, for `apply --reviewed`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Create, check or seed the clinic database.
     Db {
         #[command(subcommand)]
@@ -135,6 +147,18 @@ pub fn dispatch(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { paths } => commands::validate::run(&printer, &paths),
         Command::Schema => commands::schema::run(&printer),
+        Command::Plan {
+            paths,
+            operator,
+            out,
+        } => {
+            let request = commands::plan::Request {
+                paths: &paths,
+                operator: operator.as_deref(),
+                out: out.as_deref(),
+            };
+            commands::plan::run(&printer, &cli.global, request)
+        }
         Command::Db { command } => commands::db::run(&printer, &cli.global, command),
         Command::Users { deactivated } => commands::users::run(&printer, &cli.global, deactivated),
     }

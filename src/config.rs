@@ -64,10 +64,14 @@ impl Config {
             None if Path::new(DEFAULT_FILE).is_file() => PathBuf::from(DEFAULT_FILE),
             None => return Ok(Config::default()),
         };
-        let fail = |message: String| ConfigError { file: path.clone(), message };
+        let fail = |message: String| ConfigError {
+            file: path.clone(),
+            message,
+        };
         let text = std::fs::read_to_string(&path)
             .map_err(|err| fail(crate::plan::source::describe_io(&err)))?;
-        let config: Config = toml::from_str(&text).map_err(|err| fail(toml_message(&text, &err)))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|err| fail(toml_message(&text, &err)))?;
         config.time_zone().map_err(fail)?;
         Ok(config)
     }

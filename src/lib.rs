@@ -4,12 +4,14 @@
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod config;
 pub mod diagnostic;
 pub mod exit;
 pub mod logging;
 pub mod output;
 pub mod password;
 pub mod plan;
+pub mod review;
 pub mod seed;
 pub mod store;
 

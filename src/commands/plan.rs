@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Exit;
 use crate::cli::{Format, GlobalArgs};
+use crate::commands::store_failure;
 use crate::config::Config;
 use crate::output::Printer;
 use crate::plan;
@@ -34,13 +35,18 @@ fn review(global: &GlobalArgs, request: &Request) -> Result<Review, Exit> {
         crate::commands::validate::report(&loaded);
         return Err(Exit::Invalid);
     }
-    let store = store::open(&global.db, Access::Read).map_err(|err| fail(err.exit(), err))?;
-    store.check_clinic().map_err(|err| fail(err.exit(), err))?;
+    let store = store::open(&global.db, Access::Read).map_err(|err| store_failure(&err))?;
+    store.check_clinic().map_err(|err| store_failure(&err))?;
     let context = context(&*store, &config, request.operator)?;
     let plans = review::review_plans(&*store, &loaded.plans, &context)
-        .map_err(|err| fail(err.exit(), err))?;
+        .map_err(|err| store_failure(&err))?;
     let operator = request.operator.map(str::to_string);
-    Ok(Review::new(context.now, store.name().to_string(), operator, plans))
+    Ok(Review::new(
+        context.now,
+        store.name().to_string(),
+        operator,
+        plans,
+    ))
 }
 
 /// The facts shared by every plan of a review.
@@ -49,12 +55,12 @@ pub fn context(
     config: &Config,
     operator: Option<&str>,
 ) -> Result<Context, Exit> {
-    let now = crate::clock::now().map_err(|err| fail(Exit::Invalid, err))?;
+    let now = crate::commands::now()?;
     let zone = config.time_zone().map_err(|err| fail(Exit::Invalid, err))?;
     Ok(Context {
         now,
         today: now.to_zoned(zone).date(),
-        operator: Operator::find(store, operator).map_err(|err| fail(err.exit(), err))?,
+        operator: Operator::find(store, operator).map_err(|err| store_failure(&err))?,
         billing_systems: config.billing.keys().cloned().collect(),
     })
 }
@@ -62,7 +68,8 @@ pub fn context(
 fn report(printer: &Printer, review: &Review, out: Option<&Path>) -> Exit {
     if let Some(out) = out {
         if let Err(err) = save(review, out) {
-            eprintln!("error: could not save the review to `{}`: {err}", out.display());
+            let message = format!("could not save the review to `{}`: {err}", out.display());
+            crate::output::error(&message, None);
             return Exit::Failure;
         }
     }
@@ -74,7 +81,11 @@ fn report(printer: &Printer, review: &Review, out: Option<&Path>) -> Exit {
         }
         Format::Text => {}
     }
-    if review.any_blocked() { Exit::Blocked } else { Exit::Success }
+    if review.any_blocked() {
+        Exit::Blocked
+    } else {
+        Exit::Success
+    }
 }
 
 fn save(review: &Review, out: &Path) -> std::io::Result<()> {
@@ -85,6 +96,6 @@ fn save(review: &Review, out: &Path) -> std::io::Result<()> {
 
 /// Prints an error in the one message style and gives its exit.
 pub fn fail(exit: Exit, err: impl std::fmt::Display) -> Exit {
-    eprintln!("error: {err}");
+    crate::output::error(&err.to_string(), None);
     exit
 }

@@ -108,9 +108,7 @@ impl Code {
             }
             Code::OperatorIsUser => "nobody deactivates themselves; ask another operator",
             Code::DuplicateUser => "keep one plan per leaver",
-            Code::PlanChanged => {
-                "restore the plan the run started with, or finish that run first"
-            }
+            Code::PlanChanged => "restore the plan the run started with, or finish that run first",
             Code::ReviewStale => "review the plan again and apply the new review",
             _ => "",
         }

@@ -8,7 +8,11 @@ use crate::store::Inventory;
 
 /// sha256 over the sorted item ids of every category, in a fixed order.
 pub fn items_digest(inventory: &Inventory) -> String {
-    let labs: Vec<i64> = inventory.lab_integrations.iter().map(|lab| lab.id).collect();
+    let labs: Vec<i64> = inventory
+        .lab_integrations
+        .iter()
+        .map(|lab| lab.id)
+        .collect();
     let links: Vec<String> = inventory
         .billing_links
         .iter()

@@ -36,13 +36,19 @@ pub enum Operator {
 impl Operator {
     /// Looks the named operator up.
     pub fn find(store: &dyn Store, name: Option<&str>) -> Result<Operator, StoreError> {
-        let Some(name) = name else { return Ok(Operator::Unnamed) };
+        let Some(name) = name else {
+            return Ok(Operator::Unnamed);
+        };
         let user = store.find_user(name)?;
         let may_edit = match &user {
             Some(user) => user.active && store.has_permission(user.id, "edit_other_users")?,
             None => false,
         };
-        Ok(Operator::Named { name: name.to_string(), user, may_edit })
+        Ok(Operator::Named {
+            name: name.to_string(),
+            user,
+            may_edit,
+        })
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -81,7 +87,9 @@ pub fn gather(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<Facts, S
         if facts.recipients.contains_key(name) {
             continue;
         }
-        facts.recipients.insert(name.to_string(), store.find_user(name)?);
+        facts
+            .recipients
+            .insert(name.to_string(), store.find_user(name)?);
         if let Some(run) = store.runs(Some(name))?.pop() {
             if !run_is_finished(&run) {
                 facts.recipients_leaving.insert(name.to_string());
@@ -102,8 +110,13 @@ fn overlap(
     leaver: i64,
     now: Timestamp,
 ) -> Result<Option<(String, Overlap)>, StoreError> {
-    let Handling::MoveTo(to) = plan.handling(Category::Appointments) else { return Ok(None) };
-    let recipient = facts.recipients.get(to.value.as_str()).and_then(Option::as_ref);
+    let Handling::MoveTo(to) = plan.handling(Category::Appointments) else {
+        return Ok(None);
+    };
+    let recipient = facts
+        .recipients
+        .get(to.value.as_str())
+        .and_then(Option::as_ref);
     match recipient {
         Some(recipient) if !facts.inventory.appointments.is_empty() => {
             let found = store.schedule_overlap(leaver, recipient.id, now)?;

@@ -12,7 +12,10 @@ pub fn render(review: &Review) -> String {
         "Reviewed {} against `{}`; operator {}.\n\n",
         review.generated_at,
         review.database,
-        review.operator.as_deref().map_or("not named".to_string(), |name| format!("`{name}`")),
+        review
+            .operator
+            .as_deref()
+            .map_or("not named".to_string(), |name| format!("`{name}`")),
     ));
     out.push_str(&format!("**{}**\n\n", summary_line(&review.summary)));
     for plan in &review.plans {
@@ -49,7 +52,11 @@ fn plan_section(plan: &PlanReview) -> String {
     if !plan.warnings.is_empty() {
         out.push_str("**Warnings**\n\n");
         for warning in &plan.warnings {
-            out.push_str(&format!("- `{}`: {}\n", warning.code.as_str(), sentence(&warning.message)));
+            out.push_str(&format!(
+                "- `{}`: {}\n",
+                warning.code.as_str(),
+                sentence(&warning.message)
+            ));
         }
         out.push('\n');
     }
@@ -62,7 +69,9 @@ fn plan_section(plan: &PlanReview) -> String {
 fn changes_table(plan: &PlanReview) -> String {
     let mut out = String::from("| category | items | action | to |\n|---|---:|---|---|\n");
     for key in CHANGE_KEYS {
-        let Some(change) = plan.changes.get(key) else { continue };
+        let Some(change) = plan.changes.get(key) else {
+            continue;
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} |\n",
             key.replace('_', " "),
@@ -78,7 +87,10 @@ fn changes_table(plan: &PlanReview) -> String {
 /// A message as a sentence: capitalised, with a full stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     let rest: String = chars.collect();
     let stop = if rest.ends_with('.') { "" } else { "." };
     format!("{first}{rest}{stop}")

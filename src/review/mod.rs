@@ -32,7 +32,11 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(code: Code, message: impl Into<String>) -> Finding {
-        Finding { code, message: message.into(), hint: code.hint().to_string() }
+        Finding {
+            code,
+            message: message.into(),
+            hint: code.hint().to_string(),
+        }
     }
 }
 
@@ -130,7 +134,14 @@ impl Review {
         plans: Vec<PlanReview>,
     ) -> Review {
         let summary = summarize(&plans);
-        Review { format: 1, generated_at, database, operator, plans, summary }
+        Review {
+            format: 1,
+            generated_at,
+            database,
+            operator,
+            plans,
+            summary,
+        }
     }
 
     /// Whether any plan is blocked.
@@ -140,7 +151,10 @@ impl Review {
 }
 
 fn summarize(plans: &[PlanReview]) -> Summary {
-    let mut summary = Summary { plans: plans.len(), ..Summary::default() };
+    let mut summary = Summary {
+        plans: plans.len(),
+        ..Summary::default()
+    };
     for plan in plans {
         match plan.status {
             Status::Ready => summary.ready += 1,
@@ -176,7 +190,10 @@ pub fn review_plans(
     for (index, plan) in plans.iter().enumerate() {
         let started = std::time::Instant::now();
         let facts = gather(store, plan, context.now)?;
-        let about_this: Vec<_> = meaning.iter().filter(|finding| finding.plan == index).collect();
+        let about_this: Vec<_> = meaning
+            .iter()
+            .filter(|finding| finding.plan == index)
+            .collect();
         let review = evaluate(plan, &facts, context, &about_this);
         tracing::debug!(
             user = %review.user,

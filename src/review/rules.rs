@@ -18,20 +18,33 @@ pub fn evaluate(
     context: &Context,
     meaning: &[&MeaningFinding],
 ) -> PlanReview {
-    let same_run = facts.run.as_ref().filter(|run| run.fingerprint == plan.fingerprint);
+    let same_run = facts
+        .run
+        .as_ref()
+        .filter(|run| run.fingerprint == plan.fingerprint);
     let done = same_run.is_some_and(run_is_finished);
     let mut blockers = Vec::new();
     if !done {
         blockers = blockers_of(plan, facts, context, meaning);
     }
-    if let Some(run) = facts.run.as_ref().filter(|run| run.fingerprint != plan.fingerprint) {
+    if let Some(run) = facts
+        .run
+        .as_ref()
+        .filter(|run| run.fingerprint != plan.fingerprint)
+    {
         let message = format!(
             "a run of `{}`'s plan started {} with different content",
             plan.user.value, run.started_at
         );
         blockers.insert(0, Finding::new(Code::PlanChanged, message));
     }
-    let status = status_of(plan, context, done && blockers.is_empty(), &blockers, same_run);
+    let status = status_of(
+        plan,
+        context,
+        done && blockers.is_empty(),
+        &blockers,
+        same_run,
+    );
     PlanReview {
         user: plan.user.value.to_string(),
         file: plan.user.at.file.display().to_string(),
@@ -40,7 +53,11 @@ pub fn evaluate(
         not_before: plan.not_before,
         fingerprint: plan.fingerprint.clone(),
         items_digest: items_digest(&facts.inventory),
-        warnings: if done { Vec::new() } else { warnings_of(plan, facts, context) },
+        warnings: if done {
+            Vec::new()
+        } else {
+            warnings_of(plan, facts, context)
+        },
         blockers,
         changes: changes_of(plan, facts),
     }
@@ -90,9 +107,15 @@ fn blockers_of(
 
 fn leaver_blockers(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     let name = &plan.user.value;
-    let ran = facts.run.as_ref().is_some_and(|run| run.fingerprint == plan.fingerprint);
+    let ran = facts
+        .run
+        .as_ref()
+        .is_some_and(|run| run.fingerprint == plan.fingerprint);
     match &facts.leaver {
-        None => vec![Finding::new(Code::UserNotFound, format!("no user `{name}` exists"))],
+        None => vec![Finding::new(
+            Code::UserNotFound,
+            format!("no user `{name}` exists"),
+        )],
         Some(user) if !user.active && !ran => vec![Finding::new(
             Code::UserInactive,
             format!("`{name}` is already deactivated"),
@@ -146,21 +169,32 @@ fn unassigned_blockers(plan: &Plan, facts: &Facts) -> Vec<Finding> {
         }
         let (code, what) = match category {
             Category::Appointments => (Code::AppointmentsUnassigned, "future appointments"),
-            Category::RecurringQnaires => {
-                (Code::RecurringQnairesUnassigned, "recurring scheduled qnaires")
-            }
+            Category::RecurringQnaires => (
+                Code::RecurringQnairesUnassigned,
+                "recurring scheduled qnaires",
+            ),
             Category::SentQnaires => (Code::SentQnairesUnassigned, "sent qnaires"),
             Category::Inbox => (Code::InboxUnforwarded, "open inbox messages"),
             Category::Labs => (Code::LabUnassigned, "lab integrations"),
         };
-        let message = format!("`{}` has {items} {what} and the plan does not say where they go", plan.user.value);
+        let message = format!(
+            "`{}` has {items} {what} and the plan does not say where they go",
+            plan.user.value
+        );
         found.push(Finding::new(code, message));
     }
-    let main = facts.inventory.lab_integrations.iter().find(|lab| lab.is_main);
+    let main = facts
+        .inventory
+        .lab_integrations
+        .iter()
+        .find(|lab| lab.is_main);
     if let (Some(main), None) = (main, &plan.support_ticket) {
         found.push(Finding::new(
             Code::MainLabNeedsSupport,
-            format!("`{}` backs the main lab integration `{}`", plan.user.value, main.lab),
+            format!(
+                "`{}` backs the main lab integration `{}`",
+                plan.user.value, main.lab
+            ),
         ));
     }
     found
@@ -173,14 +207,20 @@ fn billing_blockers(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Findin
     if !links.is_empty() && pending > 0 && !plan.allow_pending_claims {
         found.push(Finding::new(
             Code::PendingClaims,
-            format!("{pending} claims of `{}` are still pending and would be lost to billing", plan.user.value),
+            format!(
+                "{pending} claims of `{}` are still pending and would be lost to billing",
+                plan.user.value
+            ),
         ));
     }
     for link in links {
         if !context.billing_systems.contains(&link.system) {
             found.push(Finding::new(
                 Code::BillingEndpointMissing,
-                format!("no endpoint is configured for billing system `{}`", link.system),
+                format!(
+                    "no endpoint is configured for billing system `{}`",
+                    link.system
+                ),
             ));
         }
     }
@@ -188,7 +228,14 @@ fn billing_blockers(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Findin
 }
 
 fn operator_blockers(plan: &Plan, context: &Context) -> Vec<Finding> {
-    let Operator::Named { name, user, may_edit } = &context.operator else { return Vec::new() };
+    let Operator::Named {
+        name,
+        user,
+        may_edit,
+    } = &context.operator
+    else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     if !may_edit {
         let why = match user {
@@ -196,7 +243,10 @@ fn operator_blockers(plan: &Plan, context: &Context) -> Vec<Finding> {
             Some(user) if !user.active => "is deactivated",
             Some(_) => "does not hold `edit_other_users`",
         };
-        found.push(Finding::new(Code::OperatorLacksPermission, format!("operator `{name}` {why}")));
+        found.push(Finding::new(
+            Code::OperatorLacksPermission,
+            format!("operator `{name}` {why}"),
+        ));
     }
     if name.as_str() == plan.user.value.as_str() {
         found.push(Finding::new(
@@ -219,7 +269,10 @@ fn warnings_of(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Finding> {
     }
     let removed = removed_qnaires(plan, facts);
     if removed > 0 {
-        found.push(Finding::new(Code::QnairesRemoved, format!("{removed} qnaires will be removed")));
+        found.push(Finding::new(
+            Code::QnairesRemoved,
+            format!("{removed} qnaires will be removed"),
+        ));
     }
     let messages = inventory.inbox_messages.len();
     if plan.inbox == Handling::Cancel && messages > 0 {
@@ -228,17 +281,30 @@ fn warnings_of(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Finding> {
             format!("{messages} open inbox messages will be archived with the account"),
         ));
     }
-    if let Some((to, overlap)) = facts.overlap.as_ref().filter(|(_, overlap)| overlap.count > 0) {
-        let first = overlap.earliest.map(|at| format!("; the first at {at}")).unwrap_or_default();
+    if let Some((to, overlap)) = facts
+        .overlap
+        .as_ref()
+        .filter(|(_, overlap)| overlap.count > 0)
+    {
+        let first = overlap
+            .earliest
+            .map(|at| format!("; the first at {at}"))
+            .unwrap_or_default();
         found.push(Finding::new(
             Code::ScheduleOverlap,
-            format!("{} moved appointments collide with `{to}`'s own bookings{first}", overlap.count),
+            format!(
+                "{} moved appointments collide with `{to}`'s own bookings{first}",
+                overlap.count
+            ),
         ));
     }
     for link in &inventory.billing_links {
         found.push(Finding::new(
             Code::BillingDisconnect,
-            format!("`{}` will be disconnected from `{}`; their claims stop flowing", plan.user.value, link.system),
+            format!(
+                "`{}` will be disconnected from `{}`; their claims stop flowing",
+                plan.user.value, link.system
+            ),
         ));
     }
     if matches!(context.operator, Operator::Unnamed) {
@@ -284,28 +350,72 @@ fn changes_of(plan: &Plan, facts: &Facts) -> BTreeMap<&'static str, Change> {
     let moved = |handling: &Handling, count: usize, verb: &'static str, undo: &'static str| {
         change(handling, count as u64, verb, undo)
     };
-    changes.insert("appointments", moved(&plan.appointments, inventory.appointments.len(), "move", "cancel"));
+    changes.insert(
+        "appointments",
+        moved(
+            &plan.appointments,
+            inventory.appointments.len(),
+            "move",
+            "cancel",
+        ),
+    );
     changes.insert(
         "appointment_qnaires",
-        moved(&plan.appointments, inventory.appointment_qnaires.len(), "move", "remove"),
+        moved(
+            &plan.appointments,
+            inventory.appointment_qnaires.len(),
+            "move",
+            "remove",
+        ),
     );
     changes.insert(
         "recurring_qnaires",
-        moved(&plan.recurring_qnaires, inventory.recurring_qnaires.len(), "move", "remove"),
+        moved(
+            &plan.recurring_qnaires,
+            inventory.recurring_qnaires.len(),
+            "move",
+            "remove",
+        ),
     );
-    changes.insert("sent_qnaires", moved(&plan.sent_qnaires, inventory.sent_qnaires.len(), "move", "remove"));
-    let mut inbox = moved(&plan.inbox, inventory.inbox_messages.len(), "forward", "discard");
+    changes.insert(
+        "sent_qnaires",
+        moved(
+            &plan.sent_qnaires,
+            inventory.sent_qnaires.len(),
+            "move",
+            "remove",
+        ),
+    );
+    let mut inbox = moved(
+        &plan.inbox,
+        inventory.inbox_messages.len(),
+        "forward",
+        "discard",
+    );
     inbox.snoozed = Some(inventory.snoozed_messages);
     changes.insert("inbox_messages", inbox);
-    let mut labs = moved(&plan.labs, inventory.lab_integrations.len(), "transfer", "transfer");
-    labs.main = inventory.lab_integrations.iter().find(|lab| lab.is_main).map(|lab| lab.lab.clone());
+    let mut labs = moved(
+        &plan.labs,
+        inventory.lab_integrations.len(),
+        "transfer",
+        "transfer",
+    );
+    labs.main = inventory
+        .lab_integrations
+        .iter()
+        .find(|lab| lab.is_main)
+        .map(|lab| lab.lab.clone());
     changes.insert("lab_integrations", labs);
     let links = &inventory.billing_links;
     changes.insert(
         "billing_links",
         Change {
             count: links.len() as u64,
-            action: if links.is_empty() { "none" } else { "disconnect" },
+            action: if links.is_empty() {
+                "none"
+            } else {
+                "disconnect"
+            },
             to: None,
             snoozed: None,
             main: None,
@@ -322,5 +432,12 @@ fn change(handling: &Handling, count: u64, verb: &'static str, undo: &'static st
         (_, Handling::Cancel) => (undo, None),
         (_, Handling::Unassigned) => ("unassigned", None),
     };
-    Change { count, action, to, snoozed: None, main: None, systems: None }
+    Change {
+        count,
+        action,
+        to,
+        snoozed: None,
+        main: None,
+        systems: None,
+    }
 }

@@ -26,7 +26,11 @@ struct Paint {
 
 impl Paint {
     fn apply(&self, style: Style, text: &str) -> String {
-        if self.color { format!("{style}{text}{style:#}") } else { text.to_string() }
+        if self.color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
     }
 
     fn status(&self, status: Status) -> String {
@@ -36,7 +40,10 @@ impl Paint {
             Status::Done => AnsiColor::Blue,
             Status::NotDue | Status::InProgress => AnsiColor::Yellow,
         };
-        self.apply(Style::new().bold().fg_color(Some(color.into())), status.as_str())
+        self.apply(
+            Style::new().bold().fg_color(Some(color.into())),
+            status.as_str(),
+        )
     }
 }
 
@@ -72,9 +79,13 @@ fn plan_block(plan: &PlanReview, paint: &Paint) -> String {
 
 fn changes_table(plan: &PlanReview) -> String {
     let mut table = Table::new();
-    table.load_preset(presets::NOTHING).set_header(["category", "items", "action", "to"]);
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(["category", "items", "action", "to"]);
     for key in CHANGE_KEYS {
-        let Some(change) = plan.changes.get(key) else { continue };
+        let Some(change) = plan.changes.get(key) else {
+            continue;
+        };
         table.add_row([
             key.replace('_', " "),
             change.count.to_string(),
@@ -85,7 +96,10 @@ fn changes_table(plan: &PlanReview) -> String {
     if let Some(column) = table.column_mut(1) {
         column.set_cell_alignment(CellAlignment::Right);
     }
-    table.lines().map(|line| format!("  {}\n", line.trim_end())).collect()
+    table
+        .lines()
+        .map(|line| format!("  {}\n", line.trim_end()))
+        .collect()
 }
 
 /// The "to" column: the recipient, plus what else a reviewer should see.
@@ -100,7 +114,11 @@ pub fn recipient(change: &Change) -> String {
     if let Some(main) = &change.main {
         parts.push(format!("(main: {main})"));
     }
-    if let Some(systems) = change.systems.as_ref().filter(|systems| !systems.is_empty()) {
+    if let Some(systems) = change
+        .systems
+        .as_ref()
+        .filter(|systems| !systems.is_empty())
+    {
         parts.push(systems.join(", "));
     }
     parts.join(" ")
