@@ -66,12 +66,12 @@ pub fn context(
 }
 
 fn report(printer: &Printer, review: &Review, out: Option<&Path>) -> Exit {
-    if let Some(out) = out {
-        if let Err(err) = save(review, out) {
-            let message = format!("could not save the review to `{}`: {err}", out.display());
-            crate::output::error(&message, None);
-            return Exit::Failure;
-        }
+    if let Some(out) = out
+        && let Err(err) = save(review, out)
+    {
+        let message = format!("could not save the review to `{}`: {err}", out.display());
+        crate::output::error(&message, None);
+        return Exit::Failure;
     }
     match printer.format {
         Format::Json => printer.json(&serde_json::to_value(review).unwrap_or_default()),

@@ -90,10 +90,10 @@ pub fn gather(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<Facts, S
         facts
             .recipients
             .insert(name.to_string(), store.find_user(name)?);
-        if let Some(run) = store.runs(Some(name))?.pop() {
-            if !run_is_finished(&run) {
-                facts.recipients_leaving.insert(name.to_string());
-            }
+        if let Some(run) = store.runs(Some(name))?.pop()
+            && !run_is_finished(&run)
+        {
+            facts.recipients_leaving.insert(name.to_string());
         }
     }
     if let Some(leaver) = &facts.leaver {
