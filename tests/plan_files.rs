@@ -246,7 +246,7 @@ fn meaning_across_files_is_checked() {
     );
     assert!(stderr.contains("./b.yaml:5:11: error: `plans[1].user`: `jsmith` is also planned at ./a.yaml:2 [duplicate-user]"), "{stderr}");
     assert!(stderr.contains("./a.yaml:4:22: error: `inbox.forward_to`: `inbox` would go to the leaver `jsmith` [target-is-user]"), "{stderr}");
-    assert!(stderr.contains("./a.yaml:3:13: error: `default_to`: `appointments` would go to `apatel`, who is leaving in the same batch [target-leaving]"), "{stderr}");
+    assert!(stderr.contains("./a.yaml:3:13: error: `default_to`: `appointments`, `recurring_qnaires`, `sent_qnaires`, `labs` would go to `apatel`, who is leaving in the same batch [target-leaving]"), "{stderr}");
 }
 
 #[test]

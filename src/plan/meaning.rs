@@ -68,29 +68,43 @@ fn recipients(
     leavers: &HashMap<&str, Vec<usize>>,
 ) -> Vec<MeaningFinding> {
     let plan = &plans[index];
-    let mut findings = Vec::new();
+    let mut findings: Vec<MeaningFinding> = Vec::new();
+    let mut fields: Vec<Vec<&str>> = Vec::new();
     for (category, to) in plan.recipients() {
         let name = to.value.as_str();
-        if name == plan.user.value.as_str() {
-            findings.push(MeaningFinding {
-                plan: index,
-                code: "target-is-user",
-                at: to.at.clone(),
-                message: format!("`{}` would go to the leaver `{name}`", category.field()),
-                hint: "name someone who stays",
-            });
+        let code = if name == plan.user.value.as_str() {
+            "target-is-user"
         } else if leavers.contains_key(name) {
-            findings.push(MeaningFinding {
-                plan: index,
-                code: "target-leaving",
-                at: to.at.clone(),
-                message: format!(
-                    "`{}` would go to `{name}`, who is leaving in the same batch",
-                    category.field()
-                ),
-                hint: "name someone who stays",
-            });
+            "target-leaving"
+        } else {
+            continue;
+        };
+        let same = |finding: &MeaningFinding| finding.code == code && finding.message == name;
+        match findings.iter().position(same) {
+            Some(known) => fields[known].push(category.field()),
+            None => {
+                findings.push(MeaningFinding {
+                    plan: index,
+                    code,
+                    at: to.at.clone(),
+                    message: name.to_string(),
+                    hint: "name someone who stays",
+                });
+                fields.push(vec![category.field()]);
+            }
         }
+    }
+    for (finding, fields) in findings.iter_mut().zip(fields) {
+        let what = fields
+            .iter()
+            .map(|field| format!("`{field}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = &finding.message;
+        finding.message = match finding.code {
+            "target-is-user" => format!("{what} would go to the leaver `{name}`"),
+            _ => format!("{what} would go to `{name}`, who is leaving in the same batch"),
+        };
     }
     findings
 }

@@ -168,18 +168,19 @@ fn unassigned_blockers(plan: &Plan, facts: &Facts) -> Vec<Finding> {
             continue;
         }
         let (code, what) = match category {
-            Category::Appointments => (Code::AppointmentsUnassigned, "future appointments"),
+            Category::Appointments => (Code::AppointmentsUnassigned, "future appointment"),
             Category::RecurringQnaires => (
                 Code::RecurringQnairesUnassigned,
                 "recurring scheduled qnaires",
             ),
-            Category::SentQnaires => (Code::SentQnairesUnassigned, "sent qnaires"),
-            Category::Inbox => (Code::InboxUnforwarded, "open inbox messages"),
-            Category::Labs => (Code::LabUnassigned, "lab integrations"),
+            Category::SentQnaires => (Code::SentQnairesUnassigned, "sent qnaire"),
+            Category::Inbox => (Code::InboxUnforwarded, "open inbox message"),
+            Category::Labs => (Code::LabUnassigned, "lab integration"),
         };
         let message = format!(
-            "`{}` has {items} {what} and the plan does not say where they go",
-            plan.user.value
+            "`{}` has {} and the plan does not say where they go",
+            plan.user.value,
+            counted(items as usize, what)
         );
         found.push(Finding::new(code, message));
     }
@@ -208,7 +209,8 @@ fn billing_blockers(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Findin
         found.push(Finding::new(
             Code::PendingClaims,
             format!(
-                "{pending} claims of `{}` are still pending and would be lost to billing",
+                "{} of `{}` still pending would be lost to billing",
+                counted(pending as usize, "claim"),
                 plan.user.value
             ),
         ));
@@ -264,21 +266,27 @@ fn warnings_of(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Finding> {
     if plan.appointments == Handling::Cancel && appointments > 0 {
         found.push(Finding::new(
             Code::AppointmentsCancelled,
-            format!("{appointments} future appointments will be cancelled"),
+            format!(
+                "{} will be cancelled",
+                counted(appointments, "future appointment")
+            ),
         ));
     }
     let removed = removed_qnaires(plan, facts);
     if removed > 0 {
         found.push(Finding::new(
             Code::QnairesRemoved,
-            format!("{removed} qnaires will be removed"),
+            format!("{} will be removed", counted(removed, "qnaire")),
         ));
     }
     let messages = inventory.inbox_messages.len();
     if plan.inbox == Handling::Cancel && messages > 0 {
         found.push(Finding::new(
             Code::InboxDiscarded,
-            format!("{messages} open inbox messages will be archived with the account"),
+            format!(
+                "{} will be archived with the account",
+                counted(messages, "open inbox message")
+            ),
         ));
     }
     if let Some((to, overlap)) = facts
@@ -293,8 +301,8 @@ fn warnings_of(plan: &Plan, facts: &Facts, context: &Context) -> Vec<Finding> {
         found.push(Finding::new(
             Code::ScheduleOverlap,
             format!(
-                "{} moved appointments collide with `{to}`'s own bookings{first}",
-                overlap.count
+                "{} would collide with `{to}`'s own bookings{first}",
+                counted(overlap.count as usize, "moved appointment")
             ),
         ));
     }
@@ -439,5 +447,14 @@ fn change(handling: &Handling, count: u64, verb: &'static str, undo: &'static st
         snoozed: None,
         main: None,
         systems: None,
+    }
+}
+
+/// `1 claim`, `2 claims`.
+fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
