@@ -78,6 +78,27 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Carry plans out: authenticate, review again, confirm, run step by step.
+    Apply {
+        /// Plan files or directories of plan files.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The operator carrying the plans out (needs `edit_other_users`).
+        #[arg(long, value_name = "NAME")]
+        operator: String,
+        /// Read the operator's password from the first line of this file.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Do not ask for confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Apply only plans in this saved review, refusing any that changed.
+        #[arg(long, value_name = "FILE")]
+        reviewed: Option<PathBuf>,
+        /// Stop at the first blocked or failed plan.
+        #[arg(long)]
+        fail_fast: bool,
+    },
     /// Create, check or seed the clinic database.
     Db {
         #[command(subcommand)]
@@ -147,11 +168,18 @@ pub fn dispatch(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { paths } => commands::validate::run(&printer, &paths),
         Command::Schema => commands::schema::run(&printer),
-        Command::Plan {
-            paths,
-            operator,
-            out,
-        } => {
+        Command::Apply { paths, operator, password_file, yes, reviewed, fail_fast } => {
+            let request = commands::apply::Request {
+                paths: &paths,
+                operator: &operator,
+                password_file: password_file.as_deref(),
+                yes,
+                reviewed: reviewed.as_deref(),
+                fail_fast,
+            };
+            commands::apply::run(&printer, &cli.global, request)
+        }
+        Command::Plan { paths, operator, out } => {
             let request = commands::plan::Request {
                 paths: &paths,
                 operator: operator.as_deref(),

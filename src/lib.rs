@@ -1,6 +1,8 @@
 //! `handover`: declarative, reviewable and crash-safe offboarding of users
 //! from a clinic's EMR. The binary is a thin shell around [`run`].
 
+pub mod apply;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -8,6 +10,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod exit;
 pub mod logging;
+pub mod operator;
 pub mod output;
 pub mod password;
 pub mod plan;

@@ -57,3 +57,16 @@ pub fn error(message: &str, hint: Option<&str>) {
         let _ = writeln!(err, "hint: {hint}");
     }
 }
+
+/// A progress bar on stderr for `len` units of work, shown only on a
+/// terminal; elsewhere it draws nothing.
+pub fn progress(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || len < 2 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} plans {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}

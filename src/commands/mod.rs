@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its arguments into library calls
 //! and the outcome into results on stdout and an [`crate::Exit`].
 
+pub mod apply;
 pub mod db;
 pub mod plan;
 pub mod schema;

@@ -1,0 +1,302 @@
+//! `handover apply PATH… --operator NAME`: authenticate the operator, take
+//! the runner lock, review every plan again, confirm, then run the ready
+//! plans step by step and report how each ended.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::Exit;
+use crate::apply::{Outcome, PlanResult, Runner, decide};
+use crate::cli::{Format, GlobalArgs};
+use crate::commands::plan::{context, fail};
+use crate::commands::store_failure;
+use crate::config::Config;
+use crate::operator::{self, Denied};
+use crate::output::Printer;
+use crate::plan::{self, Plan};
+use crate::review::{self, Code, Finding, PlanReview, Status};
+use crate::store::{self, Access, LockHolder, Store};
+
+/// What `apply` was asked to do.
+pub struct Request<'a> {
+    pub paths: &'a [PathBuf],
+    pub operator: &'a str,
+    pub password_file: Option<&'a Path>,
+    pub yes: bool,
+    pub reviewed: Option<&'a Path>,
+    pub fail_fast: bool,
+}
+
+pub fn run(printer: &Printer, global: &GlobalArgs, request: Request) -> Exit {
+    match apply(printer, global, &request) {
+        Ok(exit) | Err(exit) => exit,
+    }
+}
+
+fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Exit, Exit> {
+    if !request.yes && !std::io::stdin().is_terminal() {
+        crate::output::error(
+            "`apply` needs a confirmation and there is no terminal to ask on",
+            Some("pass `--yes` to apply without asking (for cron and scripts)"),
+        );
+        return Err(Exit::Invalid);
+    }
+    let config = Config::load(global.config.as_deref()).map_err(|err| fail(Exit::Invalid, err))?;
+    let loaded = plan::load(request.paths);
+    if !loaded.diagnostics.is_empty() {
+        crate::commands::validate::report(&loaded);
+        return Err(Exit::Invalid);
+    }
+    let saved = request.reviewed.map(SavedReview::read).transpose()?;
+    let mut store = open(global)?;
+    let operator = authenticate(&*store, request)?;
+    lock(&mut *store)?;
+    let context = context(&*store, &config, Some(request.operator))?;
+    let mut reviews = review::review_plans(&*store, &loaded.plans, &context)
+        .map_err(|err| store_failure(&err))?;
+    if let Some(saved) = &saved {
+        saved.hold_to(&mut reviews, &*store)?;
+    }
+    if !confirm(request, &reviews) {
+        crate::output::error("nothing applied: not confirmed", None);
+        return Ok(Exit::Success);
+    }
+    let mut runner = Runner { store: &mut *store, operator: &operator, now: context.now };
+    let results = run_plans(&mut runner, &loaded.plans, &reviews, request, saved.as_ref());
+    report(printer, &results);
+    Ok(results.iter().fold(Exit::Success, |worst, result| worst.worst(result.outcome.exit())))
+}
+
+fn open(global: &GlobalArgs) -> Result<Box<dyn Store>, Exit> {
+    let mut store = store::open(&global.db, Access::Write).map_err(|err| store_failure(&err))?;
+    store.check_clinic().map_err(|err| store_failure(&err))?;
+    let now = crate::commands::now()?;
+    store.migrate(now).map_err(|err| store_failure(&err))?;
+    Ok(store)
+}
+
+fn authenticate(store: &dyn Store, request: &Request) -> Result<crate::store::User, Exit> {
+    let denied = |err: Denied| match err {
+        Denied::Store(err) => store_failure(&err),
+        Denied::NoPassword(_) => {
+            let hint = "use `--password-file`, `HANDOVER_PASSWORD` or a terminal";
+            crate::output::error(&err.to_string(), Some(hint));
+            Exit::Denied
+        }
+        other => {
+            crate::output::error(&format!("denied: {other}"), None);
+            Exit::Denied
+        }
+    };
+    let password = operator::read_password(request.operator, request.password_file).map_err(denied)?;
+    operator::authenticate(store, request.operator, &password).map_err(denied)
+}
+
+/// Takes the runner lock, or exits busy naming who holds it.
+fn lock(store: &mut dyn Store) -> Result<(), Exit> {
+    let now = crate::commands::now()?;
+    let me = LockHolder {
+        holder: uuid::Uuid::now_v7().to_string(),
+        pid: std::process::id(),
+        host: hostname(),
+        acquired_at: now,
+        heartbeat: now,
+    };
+    match store.lock_runner(&me).map_err(|err| store_failure(&err))? {
+        None => Ok(()),
+        Some(held) => {
+            let message = format!(
+                "another runner holds `{}`: process {} on `{}` since {}",
+                store.name(),
+                held.pid,
+                held.host,
+                held.acquired_at
+            );
+            crate::output::error(&message, Some("try again when it has finished"));
+            Err(Exit::Busy)
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_else(|_| "localhost".to_string())
+}
+
+/// Asks on the terminal unless `--yes`; true when the plans may run.
+fn confirm(request: &Request, reviews: &[PlanReview]) -> bool {
+    if request.yes {
+        return true;
+    }
+    let runnable = reviews
+        .iter()
+        .filter(|review| matches!(review.status, Status::Ready | Status::InProgress))
+        .count();
+    if runnable == 0 {
+        return true;
+    }
+    eprint!(
+        "apply {runnable} plan{} as `{}`? [y/N] ",
+        if runnable == 1 { "" } else { "s" },
+        request.operator
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    matches!(answer.trim(), "y" | "Y" | "yes")
+}
+
+fn run_plans(
+    runner: &mut Runner,
+    plans: &[Plan],
+    reviews: &[PlanReview],
+    request: &Request,
+    saved: Option<&SavedReview>,
+) -> Vec<PlanResult> {
+    let progress = crate::output::progress(plans.len() as u64);
+    let mut results: Vec<PlanResult> = Vec::new();
+    for (plan, review) in plans.iter().zip(reviews) {
+        let stop = request.fail_fast
+            && results.iter().any(|done| matches!(done.outcome, Outcome::Blocked | Outcome::Failed));
+        let result = if stop {
+            PlanResult::without_run(review, Outcome::Skipped, Some("--fail-fast".into()))
+        } else if saved.is_some_and(|saved| !saved.covers(review)) {
+            let why = "not in the `--reviewed` review".to_string();
+            PlanResult::without_run(review, Outcome::Skipped, Some(why))
+        } else {
+            match decide(review) {
+                Some(outcome) => PlanResult::without_run(review, outcome, None),
+                None => runner.run(plan),
+            }
+        };
+        progress.inc(1);
+        results.push(result);
+    }
+    progress.finish_and_clear();
+    results
+}
+
+fn report(printer: &Printer, results: &[PlanResult]) {
+    if printer.format == Format::Json {
+        printer.json(&serde_json::json!({ "plans": results, "summary": summary(results) }));
+        return;
+    }
+    let idle = results.iter().all(|result| matches!(result.outcome, Outcome::Done | Outcome::NotDue))
+        && results.iter().all(|result| result.steps.is_empty());
+    if printer.quiet && idle {
+        return;
+    }
+    let mut out = String::new();
+    for result in results {
+        out.push_str(&line(result));
+    }
+    out.push_str(&format!("{}\n", summary_text(results)));
+    printer.text(&out);
+}
+
+fn line(result: &PlanResult) -> String {
+    let mut line = format!("{}  {}", result.user, result.outcome.as_str());
+    if !result.steps.is_empty() {
+        line.push_str(&format!("  ({} items; steps: {})", result.items, result.steps.join(", ")));
+    }
+    if !result.blockers.is_empty() {
+        let codes: Vec<&str> = result.blockers.iter().map(|b| b.code.as_str()).collect();
+        line.push_str(&format!("  blockers: {}", codes.join(", ")));
+    }
+    if let Some(error) = &result.error {
+        line.push_str(&format!("  ({error})"));
+    }
+    line.push('\n');
+    line
+}
+
+fn summary(results: &[PlanResult]) -> serde_json::Value {
+    let mut counts = serde_json::Map::new();
+    counts.insert("plans".into(), results.len().into());
+    for outcome in [
+        Outcome::Done,
+        Outcome::NotDue,
+        Outcome::Blocked,
+        Outcome::InProgress,
+        Outcome::Failed,
+        Outcome::Skipped,
+    ] {
+        let count = results.iter().filter(|result| result.outcome == outcome).count();
+        counts.insert(outcome.as_str().replace('-', "_"), count.into());
+    }
+    serde_json::Value::Object(counts)
+}
+
+fn summary_text(results: &[PlanResult]) -> String {
+    let summary = summary(results);
+    let parts: Vec<String> = summary
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(key, count)| *key != "plans" && count.as_u64() > Some(0))
+        .map(|(key, count)| format!("{count} {}", key.replace('_', " ")))
+        .collect();
+    let plans = results.len();
+    format!("{plans} plan{}: {}", if plans == 1 { "" } else { "s" }, parts.join(", "))
+}
+
+/// A review saved by `handover plan --out`: what support reviewed.
+#[derive(Debug, Deserialize)]
+struct SavedReview {
+    plans: Vec<SavedPlan>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SavedPlan {
+    user: String,
+    fingerprint: String,
+    items_digest: String,
+}
+
+impl SavedReview {
+    fn read(path: &Path) -> Result<SavedReview, Exit> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            let message = format!(
+                "could not read the review `{}`: {}",
+                path.display(),
+                crate::plan::source::describe_io(&err)
+            );
+            fail(Exit::Invalid, message)
+        })?;
+        serde_json::from_str(&text).map_err(|err| {
+            let message = format!("`{}` is not a saved review: {err}", path.display());
+            fail(Exit::Invalid, message)
+        })
+    }
+
+    fn covers(&self, review: &PlanReview) -> bool {
+        self.plans.iter().any(|plan| plan.user == review.user)
+    }
+
+    /// Blocks (`review-stale`) each plan whose content or set of items
+    /// differs from what was reviewed. A run already under way is held to
+    /// its content only: its items have started to move.
+    fn hold_to(&self, reviews: &mut [PlanReview], store: &dyn Store) -> Result<(), Exit> {
+        for review in reviews.iter_mut() {
+            let Some(saved) = self.plans.iter().find(|plan| plan.user == review.user) else {
+                continue;
+            };
+            let started = store
+                .runs(Some(&review.user))
+                .map_err(|err| store_failure(&err))?
+                .last()
+                .is_some_and(|run| run.fingerprint == review.fingerprint);
+            let stale = saved.fingerprint != review.fingerprint
+                || (!started && saved.items_digest != review.items_digest);
+            if stale && !matches!(review.status, Status::Done | Status::NotDue) {
+                let message = "the plan or its items changed since the review was saved";
+                review.blockers.push(Finding::new(Code::ReviewStale, message));
+                review.status = Status::Blocked;
+            }
+        }
+        Ok(())
+    }
+}
