@@ -249,3 +249,45 @@ pub trait SeedSink {
     fn billing_link(&mut self, link: &NewBillingLink<'_>) -> anyhow::Result<()>;
     fn claim(&mut self, row: &NewClaim<'_>) -> anyhow::Result<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Location, StoreError};
+
+    fn sqlite(path: &str, read_only: bool) -> Location {
+        Location::Sqlite {
+            path: path.to_string(),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn a_bare_path_or_sqlite_url_is_a_sqlite_file() {
+        assert_eq!(
+            Location::parse("clinic.db").unwrap(),
+            sqlite("clinic.db", false)
+        );
+        assert_eq!(
+            Location::parse("sqlite:///tmp/c.db").unwrap(),
+            sqlite("/tmp/c.db", false)
+        );
+        assert_eq!(
+            Location::parse("sqlite://c.db?mode=ro").unwrap(),
+            sqlite("c.db", true)
+        );
+    }
+
+    #[test]
+    fn postgres_urls_keep_no_password() {
+        let location = Location::parse("postgresql://u:secret@host/db").unwrap();
+        assert_eq!(location, Location::Postgres);
+        assert!(!format!("{location:?}").contains("secret"));
+    }
+
+    #[test]
+    fn other_schemes_are_named() {
+        let err = Location::parse("mysql://x").unwrap_err();
+        assert!(matches!(err, StoreError::UnknownScheme { ref scheme } if scheme == "mysql"));
+        assert_eq!(err.exit(), crate::Exit::Invalid);
+    }
+}
