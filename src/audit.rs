@@ -99,7 +99,10 @@ pub fn verify(entries: &[AuditEntry]) -> Result<usize, Break> {
             detail: serde_json::Value::Null,
         };
         if entry_hash(entry.seq, &entry.prev_hash, &record, &entry.detail) != entry.hash {
-            return Err(Break { seq: entry.seq, reason: "its content was altered".to_string() });
+            return Err(Break {
+                seq: entry.seq,
+                reason: "its content was altered".to_string(),
+            });
         }
         prev_hash = entry.hash.clone();
     }

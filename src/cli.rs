@@ -168,7 +168,14 @@ pub fn dispatch(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { paths } => commands::validate::run(&printer, &paths),
         Command::Schema => commands::schema::run(&printer),
-        Command::Apply { paths, operator, password_file, yes, reviewed, fail_fast } => {
+        Command::Apply {
+            paths,
+            operator,
+            password_file,
+            yes,
+            reviewed,
+            fail_fast,
+        } => {
             let request = commands::apply::Request {
                 paths: &paths,
                 operator: &operator,
@@ -179,7 +186,11 @@ pub fn dispatch(cli: Cli) -> Exit {
             };
             commands::apply::run(&printer, &cli.global, request)
         }
-        Command::Plan { paths, operator, out } => {
+        Command::Plan {
+            paths,
+            operator,
+            out,
+        } => {
             let request = commands::plan::Request {
                 paths: &paths,
                 operator: operator.as_deref(),

@@ -65,10 +65,16 @@ pub fn authenticate(store: &dyn Store, name: &str, password: &str) -> Result<Use
         _ => return Err(Denied::Credentials),
     };
     if !user.active {
-        return Err(Denied::NotAllowed(user.username, "the account is deactivated"));
+        return Err(Denied::NotAllowed(
+            user.username,
+            "the account is deactivated",
+        ));
     }
     if !store.has_permission(user.id, PERMISSION)? {
-        return Err(Denied::NotAllowed(user.username, "it lacks `edit_other_users`"));
+        return Err(Denied::NotAllowed(
+            user.username,
+            "it lacks `edit_other_users`",
+        ));
     }
     Ok(user)
 }

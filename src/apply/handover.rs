@@ -13,7 +13,10 @@ use crate::store::{QnaireKind, Writer};
 pub enum Target {
     /// Nothing to say: the category had no items when reviewed.
     Unassigned,
-    MoveTo { id: i64, name: String },
+    MoveTo {
+        id: i64,
+        name: String,
+    },
     Cancel,
 }
 
@@ -21,7 +24,10 @@ impl Target {
     /// The target a plan's handling means, given the recipient's id.
     pub fn of(handling: &Handling, recipient: Option<i64>) -> Target {
         match (handling, recipient) {
-            (Handling::MoveTo(to), Some(id)) => Target::MoveTo { id, name: to.value.to_string() },
+            (Handling::MoveTo(to), Some(id)) => Target::MoveTo {
+                id,
+                name: to.value.to_string(),
+            },
             (Handling::Cancel, _) => Target::Cancel,
             _ => Target::Unassigned,
         }
@@ -46,8 +52,11 @@ impl Handed {
             Target::Cancel => ("cancel", None),
             Target::Unassigned => ("none", None),
         };
-        let items: serde_json::Map<String, Value> =
-            self.items.iter().map(|(kind, ids)| (kind.to_string(), json!(ids))).collect();
+        let items: serde_json::Map<String, Value> = self
+            .items
+            .iter()
+            .map(|(kind, ids)| (kind.to_string(), json!(ids)))
+            .collect();
         json!({ "category": category.field(), "action": action, "to": to, "items": items })
     }
 }
@@ -65,22 +74,36 @@ pub fn hand_over(
         (_, Target::Unassigned) => return Ok(Handed::default()),
         (Category::Appointments, Target::MoveTo { id, .. }) => {
             let moved = writer.move_appointments(leaver, *id, now)?;
-            vec![("appointments", moved.appointments), ("appointment_qnaires", moved.qnaires)]
+            vec![
+                ("appointments", moved.appointments),
+                ("appointment_qnaires", moved.qnaires),
+            ]
         }
         (Category::Appointments, Target::Cancel) => {
             let cancelled = writer.cancel_appointments(leaver, now)?;
-            vec![("appointments", cancelled.appointments), ("appointment_qnaires", cancelled.qnaires)]
+            vec![
+                ("appointments", cancelled.appointments),
+                ("appointment_qnaires", cancelled.qnaires),
+            ]
         }
         (Category::RecurringQnaires, target) => {
-            vec![("recurring_qnaires", qnaires(writer, QnaireKind::Recurring, target, leaver)?)]
+            vec![(
+                "recurring_qnaires",
+                qnaires(writer, QnaireKind::Recurring, target, leaver)?,
+            )]
         }
         (Category::SentQnaires, target) => {
-            vec![("sent_qnaires", qnaires(writer, QnaireKind::Sent, target, leaver)?)]
+            vec![(
+                "sent_qnaires",
+                qnaires(writer, QnaireKind::Sent, target, leaver)?,
+            )]
         }
         (Category::Inbox, Target::MoveTo { id, .. }) => {
             vec![("inbox_messages", writer.forward_inbox(leaver, *id)?)]
         }
-        (Category::Inbox, Target::Cancel) => vec![("inbox_messages", writer.discard_inbox(leaver)?)],
+        (Category::Inbox, Target::Cancel) => {
+            vec![("inbox_messages", writer.discard_inbox(leaver)?)]
+        }
         (Category::Labs, Target::MoveTo { id, .. }) => {
             vec![("lab_integrations", writer.transfer_labs(leaver, *id)?)]
         }

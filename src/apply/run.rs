@@ -55,8 +55,12 @@ impl Runner<'_> {
     fn run_steps(&mut self, plan: &Plan, result: &mut PlanResult) -> anyhow::Result<Outcome> {
         let leaver = self.user(plan.user.value.as_str())?;
         let run = self.run_id(plan)?;
-        let done: BTreeSet<String> =
-            self.store.steps(run)?.into_iter().map(|step| step.step).collect();
+        let done: BTreeSet<String> = self
+            .store
+            .steps(run)?
+            .into_iter()
+            .map(|step| step.step)
+            .collect();
         let targets = self.targets(plan)?;
         for step in STEPS.into_iter().filter(|step| *step != Step::Billing) {
             if done.contains(step.name()) {
@@ -139,7 +143,8 @@ impl Runner<'_> {
                     handed.detail(category, target)
                 }
                 None => {
-                    let (swept, detail) = deactivate(writer, plan, leaver, &operator, targets, now)?;
+                    let (swept, detail) =
+                        deactivate(writer, plan, leaver, &operator, targets, now)?;
                     count = swept;
                     detail
                 }
@@ -168,12 +173,20 @@ impl Runner<'_> {
         leaver: i64,
         result: &mut PlanResult,
     ) -> anyhow::Result<Outcome> {
-        let pending = self.store.outbox(true)?.into_iter().any(|entry| entry.user_id == leaver);
+        let pending = self
+            .store
+            .outbox(true)?
+            .into_iter()
+            .any(|entry| entry.user_id == leaver);
         if pending {
             return Ok(Outcome::InProgress);
         }
         let (now, operator) = (self.now, self.operator.username.clone());
-        let already = self.store.steps(run)?.iter().any(|step| step.step == Step::Billing.name());
+        let already = self
+            .store
+            .steps(run)?
+            .iter()
+            .any(|step| step.step == Step::Billing.name());
         if already {
             return Ok(Outcome::Done);
         }
@@ -221,7 +234,10 @@ fn deactivate(
         let handed: Handed = hand_over(writer, *category, target, leaver, now)?;
         count += handed.count();
         if handed.count() > 0 {
-            swept.insert(category.field().to_string(), handed.detail(*category, target));
+            swept.insert(
+                category.field().to_string(),
+                handed.detail(*category, target),
+            );
         }
     }
     refuse_unplaced(writer, plan, leaver, now)?;
@@ -234,7 +250,10 @@ fn deactivate(
             system: link.system.clone(),
             billing_number: link.billing_number.clone(),
             idempotency_key: key.clone(),
-            reason: plan.reason.clone().unwrap_or_else(|| "deactivated".to_string()),
+            reason: plan
+                .reason
+                .clone()
+                .unwrap_or_else(|| "deactivated".to_string()),
             effective_at: now,
         })?;
         queued.push(json!({ "system": link.system, "idempotency_key": key }));

@@ -63,10 +63,22 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         crate::output::error("nothing applied: not confirmed", None);
         return Ok(Exit::Success);
     }
-    let mut runner = Runner { store: &mut *store, operator: &operator, now: context.now };
-    let results = run_plans(&mut runner, &loaded.plans, &reviews, request, saved.as_ref());
+    let mut runner = Runner {
+        store: &mut *store,
+        operator: &operator,
+        now: context.now,
+    };
+    let results = run_plans(
+        &mut runner,
+        &loaded.plans,
+        &reviews,
+        request,
+        saved.as_ref(),
+    );
     report(printer, &results);
-    Ok(results.iter().fold(Exit::Success, |worst, result| worst.worst(result.outcome.exit())))
+    Ok(results.iter().fold(Exit::Success, |worst, result| {
+        worst.worst(result.outcome.exit())
+    }))
 }
 
 fn open(global: &GlobalArgs) -> Result<Box<dyn Store>, Exit> {
@@ -90,7 +102,8 @@ fn authenticate(store: &dyn Store, request: &Request) -> Result<crate::store::Us
             Exit::Denied
         }
     };
-    let password = operator::read_password(request.operator, request.password_file).map_err(denied)?;
+    let password =
+        operator::read_password(request.operator, request.password_file).map_err(denied)?;
     operator::authenticate(store, request.operator, &password).map_err(denied)
 }
 
@@ -160,7 +173,9 @@ fn run_plans(
     let mut results: Vec<PlanResult> = Vec::new();
     for (plan, review) in plans.iter().zip(reviews) {
         let stop = request.fail_fast
-            && results.iter().any(|done| matches!(done.outcome, Outcome::Blocked | Outcome::Failed));
+            && results
+                .iter()
+                .any(|done| matches!(done.outcome, Outcome::Blocked | Outcome::Failed));
         let result = if stop {
             PlanResult::without_run(review, Outcome::Skipped, Some("--fail-fast".into()))
         } else if saved.is_some_and(|saved| !saved.covers(review)) {
@@ -184,7 +199,9 @@ fn report(printer: &Printer, results: &[PlanResult]) {
         printer.json(&serde_json::json!({ "plans": results, "summary": summary(results) }));
         return;
     }
-    let idle = results.iter().all(|result| matches!(result.outcome, Outcome::Done | Outcome::NotDue))
+    let idle = results
+        .iter()
+        .all(|result| matches!(result.outcome, Outcome::Done | Outcome::NotDue))
         && results.iter().all(|result| result.steps.is_empty());
     if printer.quiet && idle {
         return;
@@ -200,7 +217,11 @@ fn report(printer: &Printer, results: &[PlanResult]) {
 fn line(result: &PlanResult) -> String {
     let mut line = format!("{}  {}", result.user, result.outcome.as_str());
     if !result.steps.is_empty() {
-        line.push_str(&format!("  ({} items; steps: {})", result.items, result.steps.join(", ")));
+        line.push_str(&format!(
+            "  ({} items; steps: {})",
+            result.items,
+            result.steps.join(", ")
+        ));
     }
     if !result.blockers.is_empty() {
         let codes: Vec<&str> = result.blockers.iter().map(|b| b.code.as_str()).collect();
@@ -224,7 +245,10 @@ fn summary(results: &[PlanResult]) -> serde_json::Value {
         Outcome::Failed,
         Outcome::Skipped,
     ] {
-        let count = results.iter().filter(|result| result.outcome == outcome).count();
+        let count = results
+            .iter()
+            .filter(|result| result.outcome == outcome)
+            .count();
         counts.insert(outcome.as_str().replace('-', "_"), count.into());
     }
     serde_json::Value::Object(counts)
@@ -240,7 +264,11 @@ fn summary_text(results: &[PlanResult]) -> String {
         .map(|(key, count)| format!("{count} {}", key.replace('_', " ")))
         .collect();
     let plans = results.len();
-    format!("{plans} plan{}: {}", if plans == 1 { "" } else { "s" }, parts.join(", "))
+    format!(
+        "{plans} plan{}: {}",
+        if plans == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
 }
 
 /// A review saved by `handover plan --out`: what support reviewed.
@@ -293,7 +321,9 @@ impl SavedReview {
                 || (!started && saved.items_digest != review.items_digest);
             if stale && !matches!(review.status, Status::Done | Status::NotDue) {
                 let message = "the plan or its items changed since the review was saved";
-                review.blockers.push(Finding::new(Code::ReviewStale, message));
+                review
+                    .blockers
+                    .push(Finding::new(Code::ReviewStale, message));
                 review.status = Status::Blocked;
             }
         }

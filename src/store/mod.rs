@@ -151,8 +151,14 @@ pub trait Store {
     /// Outbox deliveries; only those not yet delivered when `pending`.
     fn outbox(&self, pending: bool) -> Result<Vec<OutboxEntry>, StoreError>;
 
-    /// Who holds the runner lock, if anyone.
+    /// Who last took the runner lock, if anyone.
     fn lock_holder(&self) -> Result<Option<LockHolder>, StoreError>;
+
+    /// Takes the runner lock for as long as this store is open: `None` when
+    /// taken, or who holds it. The operating system releases it when the
+    /// process ends, however it ends, so a killed runner never blocks the
+    /// next one.
+    fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError>;
 }
 
 /// Changes inside one transaction of [`Store::write`]. Each move returns the
@@ -221,19 +227,13 @@ pub trait Writer {
     /// Marks a delivery done.
     fn mark_delivered(&mut self, id: i64, now: Timestamp) -> anyhow::Result<()>;
 
-    /// Takes the runner lock if it is free or its heartbeat is older than
-    /// `stale_before`; says whether it was taken.
-    fn acquire_lock(
-        &mut self,
-        holder: &LockHolder,
-        stale_before: Timestamp,
-    ) -> anyhow::Result<bool>;
+    /// What the leaver holds now, read inside this transaction (step 6
+    /// checks nothing unplaced remains before it deactivates).
+    fn inventory(&mut self, user_id: i64, now: Timestamp) -> anyhow::Result<Inventory>;
 
-    /// Refreshes the lock's heartbeat if `holder` still holds it.
-    fn heartbeat(&mut self, holder: &str, now: Timestamp) -> anyhow::Result<bool>;
-
-    /// Releases the lock if `holder` holds it.
-    fn release_lock(&mut self, holder: &str) -> anyhow::Result<()>;
+    /// Records who holds the runner lock, for the message a second runner
+    /// shows. The lock itself is [`Store::lock_runner`].
+    fn record_lock_holder(&mut self, holder: &LockHolder) -> anyhow::Result<()>;
 }
 
 /// Receives the rows of a synthetic clinic during [`Store::seed`].

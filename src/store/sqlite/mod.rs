@@ -33,9 +33,23 @@ pub struct SqliteStore {
     conn: Connection,
     path: String,
     busy_timeout_ms: u64,
+    /// The runner lock file, locked while this store holds the lock.
+    runner_lock: Option<std::fs::File>,
 }
 
 impl SqliteStore {
+    /// Whether handover's own tables exist (a database never migrated has
+    /// no runs, audit or outbox yet).
+    fn has_state(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'handover_runs')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|err| self.error("read the database schema", err))
+    }
+
     /// Opens the file at `path`. Only [`Access::Create`] may create it.
     pub fn open(path: &str, access: Access) -> Result<SqliteStore, StoreError> {
         check_location(path, access)?;
@@ -45,6 +59,7 @@ impl SqliteStore {
             conn,
             path: path.to_string(),
             busy_timeout_ms: busy_timeout_ms(),
+            runner_lock: None,
         };
         store.configure(access)?;
         tracing::debug!(db = path, ?access, "opened the clinic database");
@@ -263,23 +278,76 @@ impl Store for SqliteStore {
     }
 
     fn runs(&self, user: Option<&str>) -> Result<Vec<Run>, StoreError> {
+        if !self.has_state()? {
+            return Ok(Vec::new());
+        }
         reads::runs(&self.conn, user).map_err(|err| self.error("read the runs", err))
     }
 
     fn steps(&self, run: i64) -> Result<Vec<Step>, StoreError> {
+        if !self.has_state()? {
+            return Ok(Vec::new());
+        }
         reads::steps(&self.conn, run).map_err(|err| self.error("read the steps", err))
     }
 
     fn audit(&self, user: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
+        if !self.has_state()? {
+            return Ok(Vec::new());
+        }
         reads::audit(&self.conn, user).map_err(|err| self.error("read the audit trail", err))
     }
 
     fn outbox(&self, pending: bool) -> Result<Vec<OutboxEntry>, StoreError> {
+        if !self.has_state()? {
+            return Ok(Vec::new());
+        }
         reads::outbox(&self.conn, pending).map_err(|err| self.error("read the outbox", err))
     }
 
     fn lock_holder(&self) -> Result<Option<LockHolder>, StoreError> {
+        if !self.has_state()? {
+            return Ok(None);
+        }
         reads::lock_holder(&self.conn).map_err(|err| self.error("read the runner lock", err))
+    }
+
+    fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        if self.runner_lock.is_some() {
+            return Ok(None);
+        }
+        let path = format!("{}.handover-lock", self.path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|err| StoreError::Backend {
+                db: self.path.clone(),
+                action: "open the runner lock file",
+                source: Box::new(err),
+            })?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.runner_lock = Some(file);
+                self.write(&mut |writer| writer.record_lock_holder(me))?;
+                Ok(None)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let unknown = LockHolder {
+                    holder: "unknown".into(),
+                    pid: 0,
+                    host: "?".into(),
+                    ..me.clone()
+                };
+                Ok(Some(self.lock_holder()?.unwrap_or(unknown)))
+            }
+            Err(std::fs::TryLockError::Error(err)) => Err(StoreError::Backend {
+                db: self.path.clone(),
+                action: "take the runner lock",
+                source: Box::new(err),
+            }),
+        }
     }
 }
 

@@ -9,7 +9,8 @@ use rusqlite::{Connection, OptionalExtension};
 use super::reads::{self, APPOINTMENT_QNAIRES, FUTURE_APPOINTMENTS, OPEN_INBOX, OPEN_QNAIRES};
 use crate::clock::to_db_text;
 use crate::store::{
-    AuditEntry, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun, QnaireKind, Writer,
+    AuditEntry, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun, QnaireKind,
+    Writer,
 };
 
 /// A [`Writer`] over the connection of an open transaction.
@@ -266,42 +267,24 @@ impl Writer for SqliteWriter<'_> {
         Ok(())
     }
 
-    fn acquire_lock(
-        &mut self,
-        holder: &LockHolder,
-        stale_before: Timestamp,
-    ) -> anyhow::Result<bool> {
-        let changed = self.conn.execute(
+    fn inventory(&mut self, user_id: i64, now: Timestamp) -> anyhow::Result<Inventory> {
+        Ok(reads::inventory(self.conn, user_id, now)?)
+    }
+
+    fn record_lock_holder(&mut self, holder: &LockHolder) -> anyhow::Result<()> {
+        self.conn.execute(
             "INSERT INTO handover_lock (id, holder, pid, host, acquired_at, heartbeat)
              VALUES (1, ?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (id) DO UPDATE SET
                 holder = excluded.holder, pid = excluded.pid, host = excluded.host,
-                acquired_at = excluded.acquired_at, heartbeat = excluded.heartbeat
-             WHERE handover_lock.heartbeat < ?6",
+                acquired_at = excluded.acquired_at, heartbeat = excluded.heartbeat",
             (
                 &holder.holder,
                 holder.pid,
                 &holder.host,
                 to_db_text(holder.acquired_at),
                 to_db_text(holder.heartbeat),
-                to_db_text(stale_before),
             ),
-        )?;
-        Ok(changed == 1)
-    }
-
-    fn heartbeat(&mut self, holder: &str, now: Timestamp) -> anyhow::Result<bool> {
-        let changed = self.conn.execute(
-            "UPDATE handover_lock SET heartbeat = ?2 WHERE id = 1 AND holder = ?1",
-            (holder, to_db_text(now)),
-        )?;
-        Ok(changed == 1)
-    }
-
-    fn release_lock(&mut self, holder: &str) -> anyhow::Result<()> {
-        self.conn.execute(
-            "DELETE FROM handover_lock WHERE id = 1 AND holder = ?1",
-            [holder],
         )?;
         Ok(())
     }
