@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod commands;

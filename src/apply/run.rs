@@ -165,6 +165,27 @@ impl Runner<'_> {
         Ok(count)
     }
 
+    /// After step 7's deliveries: finishes a plan left `in-progress` when
+    /// nothing of its leaver is pending any more.
+    pub fn finish(&mut self, plan: &Plan, result: &mut PlanResult) {
+        let finished = self.user(plan.user.value.as_str()).and_then(|leaver| {
+            let run = self.run_id(plan)?;
+            self.finish_if_delivered(plan, run, leaver.id, result)
+        });
+        match finished {
+            Ok(outcome) => result.outcome = outcome,
+            Err(err) => {
+                result.outcome = Outcome::Failed;
+                result.error = Some(format!("{err:#}"));
+            }
+        }
+    }
+
+    /// The id of a leaver, for delivering their disconnects.
+    pub fn leaver_id(&self, plan: &Plan) -> Option<i64> {
+        self.user(plan.user.value.as_str()).ok().map(|user| user.id)
+    }
+
     /// Finishes the run when no billing disconnect of the leaver is pending.
     fn finish_if_delivered(
         &mut self,

@@ -194,6 +194,30 @@ fn run_plans(
     results
 }
 
+/// Step 7 for the plans that reached it, then finishes those whose
+/// disconnects are all delivered.
+fn deliver(runner: &mut Runner, config: &Config, plans: &[Plan], results: &mut [PlanResult]) {
+    let waiting: Vec<usize> = (0..results.len())
+        .filter(|&index| results[index].outcome == Outcome::InProgress)
+        .collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let leavers: Vec<i64> = waiting
+        .iter()
+        .filter_map(|&index| runner.leaver_id(&plans[index]))
+        .collect();
+    let deliveries = crate::billing::deliver_pending(runner.store, config, &leavers, runner.now);
+    for delivery in &deliveries {
+        if let Some(warning) = &delivery.warning {
+            tracing::warn!(system = %delivery.system, "{warning}");
+        }
+    }
+    for index in waiting {
+        runner.finish(&plans[index], &mut results[index]);
+    }
+}
+
 fn report(printer: &Printer, results: &[PlanResult]) {
     if printer.format == Format::Json {
         printer.json(&serde_json::json!({ "plans": results, "summary": summary(results) }));
