@@ -68,13 +68,14 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         operator: &operator,
         now: context.now,
     };
-    let results = run_plans(
+    let mut results = run_plans(
         &mut runner,
         &loaded.plans,
         &reviews,
         request,
         saved.as_ref(),
     );
+    deliver(&mut runner, &config, &loaded.plans, &mut results);
     report(printer, &results);
     Ok(results.iter().fold(Exit::Success, |worst, result| {
         worst.worst(result.outcome.exit())
