@@ -7,6 +7,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod exit;
+pub mod import;
 pub mod logging;
 pub mod output;
 pub mod password;

@@ -2,6 +2,7 @@
 //! and the outcome into results on stdout and an [`crate::Exit`].
 
 pub mod db;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod users;
