@@ -62,7 +62,10 @@ impl List {
 /// Reads and parses the list in `file`.
 pub fn read(file: &Path) -> Result<List, Problem> {
     let text = read_text(file)?;
-    parse(&text)
+    parse(&text).map_err(|mut problem| {
+        problem.message = format!("could not import `{}`: {}", file.display(), problem.message);
+        problem
+    })
 }
 
 /// The list's text, without a byte-order mark.
@@ -120,12 +123,12 @@ fn parse(text: &str) -> Result<List, Problem> {
         .from_reader(text.as_bytes());
     let header = reader
         .headers()
-        .map_err(|err| Problem::new(format!("could not read the header: {err}")))?
+        .map_err(|err| Problem::new(format!("the header cannot be read: {err}")))?
         .clone();
     let mut list = columns(&header)?;
     for record in reader.records() {
         let fields =
-            record.map_err(|err| Problem::new(format!("could not read the list: {err}")))?;
+            record.map_err(|err| Problem::new(format!("the list cannot be read: {err}")))?;
         if fields.iter().all(str::is_empty) {
             continue;
         }
