@@ -316,3 +316,15 @@ fn files_that_are_not_lists_are_refused() {
     );
     assert_eq!(written(dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn a_list_of_no_leavers_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = import(dir.path(), "\u{feff}username,last_day\r\n\r\n", &[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result.stdout,
+        "no leavers in `leavers.csv`: nothing written\n"
+    );
+    assert_eq!(written(dir.path()), Vec::<String>::new());
+}

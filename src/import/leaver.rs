@@ -14,8 +14,7 @@ const MAX_REASON_CHARS: usize = 500;
 /// The longest `support_ticket` a plan takes.
 const MAX_TICKET_CHARS: usize = 64;
 
-/// The columns naming a recipient, with the plan category each sets
-/// (`default_to` sets none: it is a plan field of its own).
+/// The columns that name a recipient, in the order a plan lists them.
 pub const RECIPIENT_COLUMNS: [&str; 6] = [
     "default_to",
     "appointments_to",
@@ -40,10 +39,7 @@ pub struct Leaver {
 impl Leaver {
     /// The recipient named in `column`, if any.
     pub fn recipient(&self, column: &str) -> Option<&str> {
-        self.recipients
-            .iter()
-            .find(|(name, _)| *name == column)
-            .map(|(_, to)| to.as_str())
+        named(&self.recipients, column)
     }
 
     /// Who the lab integrations go to in the plan's `labs` field: `labs_to`,
@@ -54,19 +50,22 @@ impl Leaver {
     }
 }
 
+/// The recipient in `column` among `recipients`, if any.
+fn named<'a>(recipients: &'a [(&'static str, String)], column: &str) -> Option<&'a str> {
+    recipients
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map(|(_, to)| to.as_str())
+}
+
+/// See [`Leaver::labs_to`].
 fn labs_recipient<'a>(
     recipients: &'a [(&'static str, String)],
     support_ticket: &Option<String>,
 ) -> Option<&'a str> {
-    let find = |column: &str| {
-        recipients
-            .iter()
-            .find(|(name, _)| *name == column)
-            .map(|(_, to)| to.as_str())
-    };
-    match (find("labs_to"), support_ticket) {
+    match (named(recipients, "labs_to"), support_ticket) {
         (Some(to), _) => Some(to),
-        (None, Some(_)) => find("default_to"),
+        (None, Some(_)) => named(recipients, "default_to"),
         (None, None) => None,
     }
 }

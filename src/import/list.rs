@@ -227,6 +227,15 @@ mod tests {
     }
 
     #[test]
+    fn a_column_named_twice_is_refused() {
+        let problem = parse("username,Username,last_day\n").unwrap_err();
+        assert_eq!(
+            problem.message,
+            "the column `username` appears twice in the header"
+        );
+    }
+
+    #[test]
     fn a_missing_column_is_named() {
         let problem = parse("username,leaving\n").unwrap_err();
         assert!(
