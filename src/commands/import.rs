@@ -103,8 +103,13 @@ fn report(request: Request, failure: &Failure) {
             );
         }
         Failure::Write { problem, written } => {
-            let hint = format!("{} plan files were written before this one", written.len());
-            error(&problem.message, Some(&hint));
+            let hint = (!written.is_empty()).then(|| {
+                format!(
+                    "the {} plan files written before it are whole; fix the cause, then run again with `--force`",
+                    written.len()
+                )
+            });
+            error(&problem.message, hint.as_deref());
         }
     }
 }
