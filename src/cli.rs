@@ -111,6 +111,19 @@ pub enum Command {
         #[arg(long)]
         deactivated: bool,
     },
+    /// Turn an HR leavers list (CSV) into one plan file per leaver; nothing
+    /// is written when any row is bad.
+    Import {
+        /// The leavers list: a CSV file with a header line.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        /// The directory that receives the plan files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Replace plan files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// The most rows `db seed` makes of any one kind.
@@ -200,5 +213,13 @@ pub fn dispatch(cli: Cli) -> Exit {
         }
         Command::Db { command } => commands::db::run(&printer, &cli.global, command),
         Command::Users { deactivated } => commands::users::run(&printer, &cli.global, deactivated),
+        Command::Import { file, out, force } => {
+            let request = crate::import::Request {
+                list: &file,
+                out: &out,
+                force,
+            };
+            commands::import::run(&printer, request)
+        }
     }
 }

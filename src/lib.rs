@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod diagnostic;
 pub mod exit;
+pub mod import;
 pub mod logging;
 pub mod operator;
 pub mod output;

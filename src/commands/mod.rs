@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod db;
+pub mod import;
 pub mod plan;
 pub mod schema;
 pub mod users;
