@@ -99,6 +99,31 @@ pub enum Command {
         #[arg(long)]
         fail_fast: bool,
     },
+    /// Show the audit trail, or `audit verify` to check it end to end.
+    Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
+        /// Only the entries about this user.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+    /// Runs, their steps and times, and queued billing deliveries.
+    Status {
+        /// Only runs active on or after this date (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "DATE")]
+        since: Option<jiff::civil::Date>,
+    },
+    /// Reactivate a deactivated user (same operator rules as apply).
+    Reactivate {
+        /// The user to reactivate.
+        user: String,
+        /// The operator (needs `edit_other_users`).
+        #[arg(long, value_name = "NAME")]
+        operator: String,
+        /// Read the operator's password from the first line of this file.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
     /// Create, check or seed the clinic database.
     Db {
         #[command(subcommand)]
@@ -124,6 +149,12 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain; exit 1 naming the first bad entry.
+    Verify,
 }
 
 /// The most rows `db seed` makes of any one kind.
@@ -211,6 +242,26 @@ pub fn dispatch(cli: Cli) -> Exit {
             };
             commands::plan::run(&printer, &cli.global, request)
         }
+        Command::Audit {
+            command: Some(AuditCommand::Verify),
+            ..
+        } => commands::audit::verify(&printer, &cli.global),
+        Command::Audit {
+            command: None,
+            user,
+        } => commands::audit::list(&printer, &cli.global, user.as_deref()),
+        Command::Status { since } => commands::status::run(&printer, &cli.global, since),
+        Command::Reactivate {
+            user,
+            operator,
+            password_file,
+        } => commands::reactivate::run(
+            &printer,
+            &cli.global,
+            &user,
+            &operator,
+            password_file.as_deref(),
+        ),
         Command::Db { command } => commands::db::run(&printer, &cli.global, command),
         Command::Users { deactivated } => commands::users::run(&printer, &cli.global, deactivated),
         Command::Import { file, out, force } => {

@@ -70,3 +70,19 @@ pub fn progress(len: u64) -> indicatif::ProgressBar {
     }
     bar
 }
+
+/// A plain table for people: a header row and left-aligned columns, two
+/// spaces apart, no borders.
+pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
+    }
+    table
+        .lines()
+        .map(|line| format!("{}\n", line.trim()))
+        .collect()
+}

@@ -85,7 +85,7 @@ impl Runner<'_> {
 
     /// The run to continue, or a new one.
     fn run_id(&mut self, plan: &Plan) -> anyhow::Result<i64> {
-        let latest = self.store.runs(Some(plan.user.value.as_str()))?.pop();
+        let latest = crate::review::current_run(self.store.runs(Some(plan.user.value.as_str()))?);
         if let Some(run) = latest.filter(|run| run.fingerprint == plan.fingerprint) {
             return Ok(run.id);
         }

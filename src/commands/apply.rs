@@ -50,8 +50,8 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         return Err(Exit::Invalid);
     }
     let saved = request.reviewed.map(SavedReview::read).transpose()?;
-    let mut store = open(global)?;
-    let operator = authenticate(&*store, request)?;
+    let mut store = open_for_changes(global)?;
+    let operator = authenticate(&*store, request.operator, request.password_file)?;
     lock(&mut *store)?;
     let context = context(&*store, &config, Some(request.operator))?;
     let mut reviews = review::review_plans(&*store, &loaded.plans, &context)
@@ -82,7 +82,8 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
     }))
 }
 
-fn open(global: &GlobalArgs) -> Result<Box<dyn Store>, Exit> {
+/// Opens the database for changes, checked and migrated.
+pub(crate) fn open_for_changes(global: &GlobalArgs) -> Result<Box<dyn Store>, Exit> {
     let mut store = store::open(&global.db, Access::Write).map_err(|err| store_failure(&err))?;
     store.check_clinic().map_err(|err| store_failure(&err))?;
     let now = crate::commands::now()?;
@@ -90,7 +91,12 @@ fn open(global: &GlobalArgs) -> Result<Box<dyn Store>, Exit> {
     Ok(store)
 }
 
-fn authenticate(store: &dyn Store, request: &Request) -> Result<crate::store::User, Exit> {
+/// Authenticates the operator or exits denied.
+pub(crate) fn authenticate(
+    store: &dyn Store,
+    name: &str,
+    password_file: Option<&Path>,
+) -> Result<crate::store::User, Exit> {
     let denied = |err: Denied| match err {
         Denied::Store(err) => store_failure(&err),
         Denied::NoPassword(_) => {
@@ -103,13 +109,12 @@ fn authenticate(store: &dyn Store, request: &Request) -> Result<crate::store::Us
             Exit::Denied
         }
     };
-    let password =
-        operator::read_password(request.operator, request.password_file).map_err(denied)?;
-    operator::authenticate(store, request.operator, &password).map_err(denied)
+    let password = operator::read_password(name, password_file).map_err(denied)?;
+    operator::authenticate(store, name, &password).map_err(denied)
 }
 
 /// Takes the runner lock, or exits busy naming who holds it.
-fn lock(store: &mut dyn Store) -> Result<(), Exit> {
+pub(crate) fn lock(store: &mut dyn Store) -> Result<(), Exit> {
     let now = crate::commands::now()?;
     let me = LockHolder {
         holder: uuid::Uuid::now_v7().to_string(),
@@ -337,10 +342,10 @@ impl SavedReview {
             let Some(saved) = self.plans.iter().find(|plan| plan.user == review.user) else {
                 continue;
             };
-            let started = store
+            let runs = store
                 .runs(Some(&review.user))
-                .map_err(|err| store_failure(&err))?
-                .last()
+                .map_err(|err| store_failure(&err))?;
+            let started = crate::review::current_run(runs)
                 .is_some_and(|run| run.fingerprint == review.fingerprint);
             let stale = saved.fingerprint != review.fingerprint
                 || (!started && saved.items_digest != review.items_digest);

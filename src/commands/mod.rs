@@ -2,10 +2,13 @@
 //! and the outcome into results on stdout and an [`crate::Exit`].
 
 pub mod apply;
+pub mod audit;
 pub mod db;
 pub mod import;
 pub mod plan;
+pub mod reactivate;
 pub mod schema;
+pub mod status;
 pub mod users;
 pub mod validate;
 

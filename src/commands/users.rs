@@ -43,7 +43,10 @@ fn print(printer: &Printer, users: &[User], deactivated: bool) {
         return;
     }
     printer.text(&format!("{key} users: {}", users.len()));
-    printer.text(&table(&header(deactivated), &rows(users, deactivated)));
+    printer.text(&crate::output::table(
+        &header(deactivated),
+        &rows(users, deactivated),
+    ));
 }
 
 fn user_json(user: &User) -> Value {
@@ -91,27 +94,4 @@ fn rows(users: &[User], deactivated: bool) -> Vec<Vec<String>> {
             row
         })
         .collect()
-}
-
-/// Left-aligned columns, two spaces apart.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|title| title.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut text = line(header.iter().copied(), &widths);
-    for row in rows {
-        text.push_str(&line(row.iter().map(String::as_str), &widths));
-    }
-    text
-}
-
-fn line<'a>(cells: impl Iterator<Item = &'a str>, widths: &[usize]) -> String {
-    let padded: Vec<String> = cells
-        .zip(widths)
-        .map(|(cell, width)| format!("{cell:<width$}"))
-        .collect();
-    format!("{}\n", padded.join("  ").trim_end())
 }

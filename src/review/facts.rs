@@ -79,7 +79,7 @@ pub struct Facts {
 pub fn gather(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<Facts, StoreError> {
     let mut facts = Facts {
         leaver: store.find_user(plan.user.value.as_str())?,
-        run: store.runs(Some(plan.user.value.as_str()))?.pop(),
+        run: current_run(store.runs(Some(plan.user.value.as_str()))?),
         ..Facts::default()
     };
     for (_, to) in plan.recipients() {
@@ -90,7 +90,7 @@ pub fn gather(store: &dyn Store, plan: &Plan, now: Timestamp) -> Result<Facts, S
         facts
             .recipients
             .insert(name.to_string(), store.find_user(name)?);
-        if let Some(run) = store.runs(Some(name))?.pop()
+        if let Some(run) = current_run(store.runs(Some(name))?)
             && !run_is_finished(&run)
         {
             facts.recipients_leaving.insert(name.to_string());
@@ -124,6 +124,15 @@ fn overlap(
         }
         _ => Ok(None),
     }
+}
+
+/// A run's status once its user was reactivated: it no longer counts.
+pub const REACTIVATED: &str = "reactivated";
+
+/// The latest run of a user that still counts: runs closed by a
+/// reactivation belong to an earlier departure.
+pub fn current_run(runs: Vec<crate::store::Run>) -> Option<Run> {
+    runs.into_iter().rev().find(|run| run.status != REACTIVATED)
 }
 
 /// Whether a run reached its end (`done`); anything else is unfinished.

@@ -17,7 +17,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 pub use code::Code;
-pub use facts::{Context, Operator, gather};
+pub use facts::{Context, Operator, REACTIVATED, current_run, gather};
 pub use rules::evaluate;
 
 /// A finding: a blocker or a warning.
