@@ -58,6 +58,14 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole story on a sample clinic in a fresh SQLite file: build it,
+    /// review the example plans, apply the ready ones, show the result.
+    Demo {
+        /// Where to build the sample clinic (emptied first); a new
+        /// temporary directory by default.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Check plan files (YAML, schema, meaning across files) without a database.
     Validate {
         /// Plan files or directories of plan files.
@@ -210,6 +218,7 @@ pub fn dispatch(cli: Cli) -> Exit {
     crate::logging::init(&cli.global);
     let printer = crate::output::Printer::new(&cli.global);
     match cli.command {
+        Command::Demo { dir } => commands::demo::run(&printer, &cli.global, dir.as_deref()),
         Command::Validate { paths } => commands::validate::run(&printer, &paths),
         Command::Schema => commands::schema::run(&printer),
         Command::Apply {

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod audit;
 pub mod db;
+pub mod demo;
 pub mod import;
 pub mod plan;
 pub mod reactivate;
