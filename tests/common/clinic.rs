@@ -232,3 +232,46 @@ pub fn codes(plan: &serde_json::Value, kind: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl Clinic {
+    /// Adds an operator who may edit other users, with a password.
+    pub fn operator(&self, username: &str, password: &str) -> i64 {
+        let id = self.user(username, "staff");
+        let hash = handover::password::hash_password(password).unwrap();
+        self.conn
+            .execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![id, hash],
+            )
+            .unwrap();
+        self.grant(id, "edit_other_users");
+        id
+    }
+
+    /// The EMR tables only, in a stable order: what a run must leave
+    /// identical whether or not it was interrupted.
+    pub fn emr_dump(&self) -> String {
+        let dump = self.dump();
+        let mut keep = false;
+        let mut out = String::new();
+        for line in dump.lines() {
+            if let Some(table) = line.strip_prefix("## ") {
+                keep = !table.starts_with("handover_") && !table.starts_with("sqlite_");
+            }
+            if keep {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// Runs `handover apply` as `admin` with `--yes`.
+    pub fn apply(&self, args: &[&str]) -> Run {
+        run(handover(self.path())
+            .arg("apply")
+            .args(args)
+            .args(["--operator", "admin", "--yes"])
+            .env("HANDOVER_PASSWORD", "admin-password"))
+    }
+}

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod clinic;
+pub mod invariants;
 
 /// The fixed clock every test runs at, unless it sets its own.
 pub const NOW: &str = "2026-12-01T09:00:00Z";
