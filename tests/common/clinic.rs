@@ -188,36 +188,7 @@ impl Clinic {
 
     /// Every row of every table, in a stable order: a logical dump.
     pub fn dump(&self) -> String {
-        let mut out = String::new();
-        let tables: Vec<String> = self
-            .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        for table in tables {
-            out.push_str(&format!("## {table}\n"));
-            let mut statement = self
-                .conn
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-                .unwrap();
-            let columns = statement.column_count();
-            let rows = statement
-                .query_map([], |row| {
-                    let values: Vec<String> = (0..columns)
-                        .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                        .collect();
-                    Ok(values.join("|"))
-                })
-                .unwrap();
-            for row in rows {
-                out.push_str(&row.unwrap());
-                out.push('\n');
-            }
-        }
-        out
+        dump_all(&self.conn)
     }
 }
 
@@ -251,19 +222,7 @@ impl Clinic {
     /// The EMR tables only, in a stable order: what a run must leave
     /// identical whether or not it was interrupted.
     pub fn emr_dump(&self) -> String {
-        let dump = self.dump();
-        let mut keep = false;
-        let mut out = String::new();
-        for line in dump.lines() {
-            if let Some(table) = line.strip_prefix("## ") {
-                keep = !table.starts_with("handover_") && !table.starts_with("sqlite_");
-            }
-            if keep {
-                out.push_str(line);
-                out.push('\n');
-            }
-        }
-        out
+        dump_of(&self.conn)
     }
 
     /// Runs `handover apply` as `admin` with `--yes`.
@@ -273,5 +232,63 @@ impl Clinic {
             .args(args)
             .args(["--operator", "admin", "--yes"])
             .env("HANDOVER_PASSWORD", "admin-password"))
+    }
+}
+
+/// Every row of every table, in a stable order.
+pub fn dump_all(conn: &Connection) -> String {
+    let mut out = String::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for table in tables {
+        out.push_str(&format!("## {table}\n"));
+        let mut statement = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                let values: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
+                    .collect();
+                Ok(values.join("|"))
+            })
+            .unwrap();
+        for row in rows {
+            out.push_str(&row.unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Every row of the EMR tables only (no `handover_*` state).
+pub fn dump_of(conn: &Connection) -> String {
+    let mut keep = false;
+    let mut out = String::new();
+    for line in dump_all(conn).lines() {
+        if let Some(table) = line.strip_prefix("## ") {
+            keep = !table.starts_with("handover_") && !table.starts_with("sqlite_");
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn readable(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => "NULL".to_string(),
+        ValueRef::Integer(number) => number.to_string(),
+        ValueRef::Real(number) => number.to_string(),
+        ValueRef::Text(text) | ValueRef::Blob(text) => String::from_utf8_lossy(text).into_owned(),
     }
 }
