@@ -564,3 +564,23 @@ fn no_patient_data_in_any_output_or_log() {
     }
     let _ = PAST;
 }
+
+#[test]
+fn a_long_booking_that_began_earlier_still_collides() {
+    let setup = setup();
+    setup
+        .clinic
+        .conn
+        .execute(
+            "INSERT INTO appointments (practitioner_id, patient_id, starts_at, ends_at, status)
+             VALUES (?1, 1, '2026-12-10T06:00:00Z', '2026-12-10T10:10:00Z', 'booked')",
+            [setup.doc],
+        )
+        .unwrap();
+    setup.clinic.appointment(setup.doc, "2026-12-10T09:00:00Z", "booked");
+    let path = setup.clinic.plan("plan.yaml", READY);
+    let (_, json) = setup.clinic.review(&[path.to_str().unwrap()]);
+    let warning = &json["plans"][0]["warnings"][0];
+    assert_eq!(warning["code"], "schedule-overlap");
+    assert!(warning["message"].as_str().unwrap().starts_with("1 moved appointment"));
+}

@@ -144,10 +144,18 @@ pub fn schedule_overlap(
     now: Timestamp,
 ) -> rusqlite::Result<Overlap> {
     let (count, earliest): (i64, Option<String>) = conn.query_row(
-        "SELECT count(DISTINCT l.id), min(l.starts_at)
+        // A booking that overlaps `l` starts less than the recipient's
+        // longest booking before `l` does: that bound keeps the index range
+        // small, so the cost grows with the two schedules, not their product.
+        "WITH longest AS (
+             SELECT max(julianday(ends_at) - julianday(starts_at)) AS days
+             FROM appointments WHERE practitioner_id = ?2 AND status = 'booked')
+         SELECT count(DISTINCT l.id), min(l.starts_at)
          FROM appointments l JOIN appointments r
            ON r.practitioner_id = ?2 AND r.status = 'booked'
           AND r.starts_at < l.ends_at AND l.starts_at < r.ends_at
+          AND r.starts_at >= strftime('%Y-%m-%dT%H:%M:%SZ',
+                julianday(l.starts_at) - (SELECT days FROM longest) - 1.0 / 86400)
          WHERE l.practitioner_id = ?1 AND l.status = 'booked' AND l.starts_at > ?3",
         (leaver, recipient, to_db_text(now)),
         |row| Ok((row.get(0)?, row.get(1)?)),
