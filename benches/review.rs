@@ -15,7 +15,10 @@ use handover::store::{self, Access};
 const PLANS: usize = 50;
 
 fn env_or(var: &str, default: u64) -> u64 {
-    std::env::var(var).ok().and_then(|text| text.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Seeds a clinic of `rows` appointments and `rows` messages.
@@ -34,7 +37,12 @@ fn build(path: &Path, rows: u64, practitioners: u64) -> anyhow::Result<Duration>
         claims: rows / 20,
         seed: 1,
     };
-    seed_clinic(store.as_mut(), &size, now, &handover::password::hash_password("bench")?)?;
+    seed_clinic(
+        store.as_mut(),
+        &size,
+        now,
+        &handover::password::hash_password("bench")?,
+    )?;
     Ok(started.elapsed())
 }
 
@@ -60,7 +68,10 @@ fn batch(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 /// The median of five reviews of the batch, and the leavers' items.
 fn review(db: &Path, plans: &Path) -> anyhow::Result<(Duration, u64)> {
     let loaded = handover::plan::load(&[plans.to_path_buf()]);
-    anyhow::ensure!(loaded.diagnostics.is_empty(), "the benchmark's plans are invalid");
+    anyhow::ensure!(
+        loaded.diagnostics.is_empty(),
+        "the benchmark's plans are invalid"
+    );
     let store = store::open(&db.to_string_lossy(), Access::Read)?;
     let now: jiff::Timestamp = "2026-12-01T09:00:00Z".parse()?;
     let context = Context {
@@ -75,7 +86,11 @@ fn review(db: &Path, plans: &Path) -> anyhow::Result<(Duration, u64)> {
         let started = Instant::now();
         let reviews = review::review_plans(&*store, &loaded.plans, &context)?;
         times.push(started.elapsed());
-        items = reviews.iter().flat_map(|plan| plan.changes.values()).map(|c| c.count).sum();
+        items = reviews
+            .iter()
+            .flat_map(|plan| plan.changes.values())
+            .map(|c| c.count)
+            .sum();
     }
     times.sort();
     Ok((times[2], items))
@@ -86,7 +101,10 @@ fn main() -> anyhow::Result<()> {
     let factor = env_or("REVIEW_BENCH_FACTOR", 10);
     let dir = tempfile::tempdir()?;
     let plans = batch(dir.path())?;
-    println!("{:>12} {:>14} {:>10} {:>14} {:>12}", "appointments", "practitioners", "seeded", "leaver items", "review");
+    println!(
+        "{:>12} {:>14} {:>10} {:>14} {:>12}",
+        "appointments", "practitioners", "seeded", "leaver items", "review"
+    );
     for (rows, practitioners) in [(rows, 200), (rows * factor, 200 * factor)] {
         let db = dir.path().join(format!("clinic-{rows}.db"));
         let seeded = build(&db, rows, practitioners)?;

@@ -210,17 +210,17 @@ fn migrations_run_once() {
     let clinic = Clinic::new();
     clinic.init();
     let recorded = "SELECT count(*) FROM handover_migrations";
-    assert_eq!(clinic.count(recorded), 1);
+    assert_eq!(clinic.count(recorded), handover::store::sqlite::SUPPORTED_VERSION);
 
     clinic
         .command(&["db", "init"])
         .env("HANDOVER_NOW", "2027-01-01T00:00:00Z")
         .assert()
         .success();
-    assert_eq!(clinic.count(recorded), 1);
+    assert_eq!(clinic.count(recorded), handover::store::sqlite::SUPPORTED_VERSION);
     let applied_at: String = clinic
         .conn()
-        .query_row("SELECT applied_at FROM handover_migrations", [], |row| {
+        .query_row("SELECT applied_at FROM handover_migrations WHERE version = 1", [], |row| {
             row.get(0)
         })
         .unwrap();

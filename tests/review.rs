@@ -577,10 +577,17 @@ fn a_long_booking_that_began_earlier_still_collides() {
             [setup.doc],
         )
         .unwrap();
-    setup.clinic.appointment(setup.doc, "2026-12-10T09:00:00Z", "booked");
+    setup
+        .clinic
+        .appointment(setup.doc, "2026-12-10T09:00:00Z", "booked");
     let path = setup.clinic.plan("plan.yaml", READY);
     let (_, json) = setup.clinic.review(&[path.to_str().unwrap()]);
     let warning = &json["plans"][0]["warnings"][0];
     assert_eq!(warning["code"], "schedule-overlap");
-    assert!(warning["message"].as_str().unwrap().starts_with("1 moved appointment"));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 moved appointment")
+    );
 }

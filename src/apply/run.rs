@@ -45,11 +45,28 @@ impl Runner<'_> {
         match self.run_steps(plan, &mut result) {
             Ok(outcome) => result.outcome = outcome,
             Err(err) => {
-                tracing::error!(plan = %plan.user.value, error = %err, "plan failed");
-                result.error = Some(format!("{err:#}"));
+                let error = format!("{err:#}");
+                tracing::error!(plan = %plan.user.value, error = %error, "plan failed");
+                self.remember_failure(plan, &error);
+                result.error = Some(error);
             }
         }
         result
+    }
+
+    /// Records why the plan's run failed, for `status`; best effort, since
+    /// the database may be what failed.
+    fn remember_failure(&mut self, plan: &Plan, error: &str) {
+        let Ok(runs) = self.store.runs(Some(plan.user.value.as_str())) else {
+            return;
+        };
+        let Some(run) = crate::review::current_run(runs) else {
+            return;
+        };
+        let now = self.now;
+        let _ = self
+            .store
+            .write(&mut |writer| writer.record_run_error(run.id, error, now));
     }
 
     fn run_steps(&mut self, plan: &Plan, result: &mut PlanResult) -> anyhow::Result<Outcome> {

@@ -193,6 +193,13 @@ fn run_plans(
                 None => runner.run(plan),
             }
         };
+        tracing::info!(
+            plan = %result.user,
+            outcome = result.outcome.as_str(),
+            steps = result.steps.len(),
+            items = result.items,
+            "plan finished"
+        );
         progress.inc(1);
         results.push(result);
     }

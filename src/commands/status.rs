@@ -84,6 +84,9 @@ fn print(printer: &Printer, status: &Status) {
             crate::clock::to_db_text(run.started_at),
             finished
         ));
+        if let Some(error) = run.last_error.as_ref().filter(|_| run.status != "done") {
+            out.push_str(&format!("    last failure: {error}\n"));
+        }
         for step in steps {
             out.push_str(&format!(
                 "    {:<18} {:>6} items  {}\n",
@@ -151,5 +154,32 @@ fn to_json(status: &Status) -> Value {
             })
         })
         .collect();
-    json!({ "counts": counts, "runs": runs, "deliveries": deliveries })
+    let failures: Vec<Value> = status
+        .runs
+        .iter()
+        .filter(|(run, _)| run.last_error.is_some() && run.status != "done")
+        .map(|(run, _)| {
+            json!({
+                "user": run.user,
+                "run": run.id,
+                "error": run.last_error,
+                "failed_at": run.failed_at.map(crate::clock::to_db_text),
+            })
+        })
+        .chain(
+            status
+                .deliveries
+                .iter()
+                .filter(|entry| entry.status != "delivered" && entry.last_error.is_some())
+                .map(|entry| {
+                    json!({
+                        "user": status.users.get(&entry.user_id),
+                        "delivery": entry.system,
+                        "error": entry.last_error,
+                        "attempts": entry.attempts,
+                    })
+                }),
+        )
+        .collect();
+    json!({ "counts": counts, "runs": runs, "deliveries": deliveries, "failures": failures })
 }

@@ -199,6 +199,9 @@ pub trait Writer {
     /// Starts a run of a plan and returns its id.
     fn start_run(&mut self, run: &NewRun, now: Timestamp) -> anyhow::Result<i64>;
 
+    /// Records why a run failed and when (its steps so far stay done).
+    fn record_run_error(&mut self, run: i64, error: &str, now: Timestamp) -> anyhow::Result<()>;
+
     /// Sets a run's final status and when it finished.
     fn finish_run(&mut self, run: i64, status: &str, now: Timestamp) -> anyhow::Result<()>;
 

@@ -142,6 +142,9 @@ pub struct Run {
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
     pub status: String,
+    /// Why the run last failed, if it did (cleared by nothing: history).
+    pub last_error: Option<String>,
+    pub failed_at: Option<Timestamp>,
 }
 
 /// A run about to start.

@@ -6,7 +6,10 @@
 use rusqlite::{Connection, OptionalExtension};
 
 /// The numbered migrations, in order; the number is the index plus one.
-pub const MIGRATIONS: &[(&str, &str)] = &[("handover state", MIGRATION_1)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("handover state", MIGRATION_1),
+    ("why a run last failed", MIGRATION_2),
+];
 
 /// The newest version this release knows.
 pub const SUPPORTED: i64 = MIGRATIONS.len() as i64;
@@ -16,6 +19,12 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS handover_migrations (
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
 )";
+
+/// The last failure of a run, for `status` and schedulers.
+const MIGRATION_2: &str = "
+ALTER TABLE handover_runs ADD COLUMN last_error TEXT;
+ALTER TABLE handover_runs ADD COLUMN failed_at TEXT;
+";
 
 const MIGRATION_1: &str = "
 CREATE TABLE handover_runs (

@@ -168,7 +168,8 @@ pub fn schedule_overlap(
 
 pub fn runs(conn: &Connection, user: Option<&str>) -> rusqlite::Result<Vec<Run>> {
     let mut statement = conn.prepare(
-        "SELECT id, username, fingerprint, operator, started_at, finished_at, status
+        "SELECT id, username, fingerprint, operator, started_at, finished_at, status,
+                last_error, failed_at
          FROM handover_runs WHERE ?1 IS NULL OR username = ?1 ORDER BY id",
     )?;
     let rows = statement.query_map([user], |row| {
@@ -180,6 +181,8 @@ pub fn runs(conn: &Connection, user: Option<&str>) -> rusqlite::Result<Vec<Run>>
             started_at: timestamp(&row.get::<_, String>(4)?)?,
             finished_at: optional_timestamp(row.get(5)?)?,
             status: row.get(6)?,
+            last_error: row.get(7)?,
+            failed_at: optional_timestamp(row.get(8)?)?,
         })
     })?;
     rows.collect()

@@ -172,6 +172,14 @@ impl Writer for SqliteWriter<'_> {
         Ok(self.conn.last_insert_rowid())
     }
 
+    fn record_run_error(&mut self, run: i64, error: &str, now: Timestamp) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE handover_runs SET last_error = ?2, failed_at = ?3 WHERE id = ?1",
+            (run, error, to_db_text(now)),
+        )?;
+        Ok(())
+    }
+
     fn finish_run(&mut self, run: i64, status: &str, now: Timestamp) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE handover_runs SET status = ?2, finished_at = ?3 WHERE id = ?1",
