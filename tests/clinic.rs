@@ -210,19 +210,27 @@ fn migrations_run_once() {
     let clinic = Clinic::new();
     clinic.init();
     let recorded = "SELECT count(*) FROM handover_migrations";
-    assert_eq!(clinic.count(recorded), handover::store::sqlite::SUPPORTED_VERSION);
+    assert_eq!(
+        clinic.count(recorded),
+        handover::store::sqlite::SUPPORTED_VERSION
+    );
 
     clinic
         .command(&["db", "init"])
         .env("HANDOVER_NOW", "2027-01-01T00:00:00Z")
         .assert()
         .success();
-    assert_eq!(clinic.count(recorded), handover::store::sqlite::SUPPORTED_VERSION);
+    assert_eq!(
+        clinic.count(recorded),
+        handover::store::sqlite::SUPPORTED_VERSION
+    );
     let applied_at: String = clinic
         .conn()
-        .query_row("SELECT applied_at FROM handover_migrations WHERE version = 1", [], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT applied_at FROM handover_migrations WHERE version = 1",
+            [],
+            |row| row.get(0),
+        )
         .unwrap();
     assert_eq!(applied_at, NOW);
     assert_eq!(clinic.count("SELECT count(*) FROM handover_runs"), 0);

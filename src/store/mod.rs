@@ -5,6 +5,7 @@
 //! [`Timestamp`]s, and the store never reads the clock: callers pass `now`.
 
 mod error;
+pub mod overlap;
 pub mod sqlite;
 mod types;
 

@@ -143,27 +143,31 @@ pub fn schedule_overlap(
     recipient: i64,
     now: Timestamp,
 ) -> rusqlite::Result<Overlap> {
-    let (count, earliest): (i64, Option<String>) = conn.query_row(
-        // A booking that overlaps `l` starts less than the recipient's
-        // longest booking before `l` does: that bound keeps the index range
-        // small, so the cost grows with the two schedules, not their product.
-        "WITH longest AS (
-             SELECT max(julianday(ends_at) - julianday(starts_at)) AS days
-             FROM appointments WHERE practitioner_id = ?2 AND status = 'booked')
-         SELECT count(DISTINCT l.id), min(l.starts_at)
-         FROM appointments l JOIN appointments r
-           ON r.practitioner_id = ?2 AND r.status = 'booked'
-          AND r.starts_at < l.ends_at AND l.starts_at < r.ends_at
-          AND r.starts_at >= strftime('%Y-%m-%dT%H:%M:%SZ',
-                julianday(l.starts_at) - (SELECT days FROM longest) - 1.0 / 86400)
-         WHERE l.practitioner_id = ?1 AND l.status = 'booked' AND l.starts_at > ?3",
-        (leaver, recipient, to_db_text(now)),
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
+    let now = to_db_text(now);
+    let moving = intervals(conn, leaver, "starts_at > ?2", &now)?;
+    let own = intervals(conn, recipient, "ends_at > ?2", &now)?;
+    let (count, earliest) = crate::store::overlap::collisions(&moving, &own);
     Ok(Overlap {
-        count: unsigned(count),
+        count,
         earliest: optional_timestamp(earliest)?,
     })
+}
+
+/// A practitioner's booked appointments as (start, end), by start. The
+/// UTC text form sorts in time order.
+fn intervals(
+    conn: &Connection,
+    practitioner: i64,
+    condition: &str,
+    now: &str,
+) -> rusqlite::Result<Vec<(String, String)>> {
+    let sql = format!(
+        "SELECT starts_at, ends_at FROM appointments
+         WHERE practitioner_id = ?1 AND status = 'booked' AND {condition} ORDER BY starts_at"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map((practitioner, now), |row| Ok((row.get(0)?, row.get(1)?)))?;
+    rows.collect()
 }
 
 pub fn runs(conn: &Connection, user: Option<&str>) -> rusqlite::Result<Vec<Run>> {
