@@ -114,6 +114,7 @@ enum Ending {
     GaveUp(String),
 }
 
+/// Starts every delivery, then records what they report until all end.
 async fn deliver_all(
     store: &mut dyn Store,
     config: &Config,
@@ -123,39 +124,43 @@ async fn deliver_all(
     let client = match request::client() {
         Ok(client) => client,
         Err(cause) => {
-            return entries
-                .iter()
-                .map(|e| Delivery::pending(e, cause.clone()))
-                .collect();
+            let pending = |entry: &OutboxEntry| Delivery::pending(entry, cause.clone());
+            return entries.iter().map(pending).collect();
         }
     };
-    let endpoints = resolve(config, &entries);
-    let backoff = Backoff::from_env();
     let (events, mut received) = unbounded_channel();
-    let mut deliveries = Vec::new();
-    for entry in entries {
-        match &endpoints[&entry.system] {
-            Ok(endpoint) => {
-                let task = deliver_one(
-                    client.clone(),
-                    endpoint.clone(),
-                    entry,
-                    backoff,
-                    events.clone(),
-                );
-                tokio::spawn(task);
-            }
-            Err(cause) => {
-                tracing::error!(system = %entry.system, "could not deliver: {cause}");
-                deliveries.push(Delivery::pending(&entry, cause.clone()));
-            }
-        }
-    }
+    let mut deliveries = spawn_all(client, config, entries, &events);
     drop(events);
     while let Some(event) = received.recv().await {
         deliveries.extend(record(store, event, now));
     }
     deliveries
+}
+
+/// Spawns a task per delivery whose system has an endpoint; those without
+/// one come back pending, with why.
+fn spawn_all(
+    client: Client,
+    config: &Config,
+    entries: Vec<OutboxEntry>,
+    events: &UnboundedSender<Event>,
+) -> Vec<Delivery> {
+    let endpoints = resolve(config, &entries);
+    let backoff = Backoff::from_env();
+    let mut unsent = Vec::new();
+    for entry in entries {
+        match &endpoints[&entry.system] {
+            Ok(endpoint) => {
+                let (client, endpoint, events) = (client.clone(), endpoint.clone(), events.clone());
+                tokio::spawn(deliver_one(client, endpoint, entry, backoff, events));
+            }
+            Err(cause) => {
+                tracing::error!(system = %entry.system, "could not deliver: {cause}");
+                unsent.push(Delivery::pending(&entry, cause.clone()));
+            }
+        }
+    }
+    unsent
 }
 
 /// The endpoint of each system the entries need, or why there is none.
