@@ -44,6 +44,19 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         return Err(Exit::Invalid);
     }
     let config = Config::load(global.config.as_deref()).map_err(|err| fail(Exit::Invalid, err))?;
+    config.check_tokens().map_err(|message| {
+        let file = global
+            .config
+            .as_deref()
+            .unwrap_or(Path::new(crate::config::DEFAULT_FILE));
+        fail(
+            Exit::Invalid,
+            format!(
+                "could not use the configuration `{}`: {message}",
+                file.display()
+            ),
+        )
+    })?;
     let loaded = plan::load(request.paths);
     if !loaded.diagnostics.is_empty() {
         crate::commands::validate::report(&loaded);
@@ -228,7 +241,28 @@ fn deliver(runner: &mut Runner, config: &Config, plans: &[Plan], results: &mut [
     }
     for index in waiting {
         runner.finish(&plans[index], &mut results[index]);
+        let leaver = runner.leaver_id(&plans[index]);
+        let result = &mut results[index];
+        if result.outcome == Outcome::InProgress && result.error.is_none() {
+            result.error = undelivered(&deliveries, leaver);
+        }
     }
+}
+
+/// Why a leaver's disconnects are still undelivered, if this run says.
+fn undelivered(deliveries: &[crate::billing::Delivery], leaver: Option<i64>) -> Option<String> {
+    let causes: Vec<String> = deliveries
+        .iter()
+        .filter(|delivery| Some(delivery.user_id) == leaver)
+        .filter_map(|delivery| {
+            let error = delivery.error.as_ref()?;
+            Some(format!(
+                "billing `{}` {}: {error}",
+                delivery.system, delivery.outcome
+            ))
+        })
+        .collect();
+    (!causes.is_empty()).then(|| causes.join("; "))
 }
 
 fn report(printer: &Printer, results: &[PlanResult]) {
