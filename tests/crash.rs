@@ -237,3 +237,47 @@ fn random_kills_during_a_batch_never_lose_or_double_anything() {
     }
     eprintln!("{kills} kills over {chains} chains; a whole run takes {took:?}");
 }
+
+/// Items that reach the leaver after the review, in a category the plan
+/// does not place, stop the deactivation: the plan fails (exit 1), the
+/// leaver stays active, and `status` says why.
+#[cfg(feature = "failpoints")]
+#[test]
+fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation() {
+    let clinic = common::clinic::Clinic::new();
+    clinic.operator("admin", "admin-password");
+    let leaver = clinic.user("leaver", "practitioner");
+    clinic.user("desk", "staff");
+    clinic.message(leaver, "Before", false, false);
+    clinic.plan(
+        "plan.yaml",
+        "version: 1\nuser: leaver\ninbox: { forward_to: desk }\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_handover"))
+        .current_dir(clinic.path())
+        .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
+        .env("HANDOVER_PASSWORD", "admin-password")
+        .env("HANDOVER_NOW", NOW)
+        .env("FAILPOINTS", "apply::labs::before=sleep(1500)")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    clinic.appointment(leaver, common::clinic::FUTURE, "booked");
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("leaver  failed"), "{stdout}");
+    let active: i64 = clinic
+        .conn
+        .query_row("SELECT active FROM users WHERE id = ?1", [leaver], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(active, 1, "not deactivated with an unplaced appointment");
+    let status = run(handover(clinic.path()).args(["status", "--format", "json"]));
+    let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let error = json["failures"][0]["error"].as_str().unwrap();
+    assert!(error.contains("1 appointments"), "{error}");
+}
