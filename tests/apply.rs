@@ -21,6 +21,16 @@ struct Setup {
     moving: Vec<i64>,
     past: i64,
     archived: i64,
+    before: invariants::Before,
+}
+
+/// Every scenario ends with the invariants that hold whatever happened.
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            invariants::always(&self.clinic.conn, &self.before);
+        }
+    }
 }
 
 fn setup() -> Setup {
@@ -51,6 +61,7 @@ fn setup() -> Setup {
     ];
     let archived = clinic.message(leaver, "Old news", false, true);
     clinic.plan("plan.yaml", PLAN);
+    let before = invariants::before(&clinic.conn);
     Setup {
         clinic,
         leaver,
@@ -59,6 +70,7 @@ fn setup() -> Setup {
         moving,
         past,
         archived,
+        before,
     }
 }
 

@@ -211,14 +211,28 @@ impl Runner<'_> {
         leaver: i64,
         result: &mut PlanResult,
     ) -> anyhow::Result<Outcome> {
-        let pending = self
+        let deliveries: Vec<_> = self
             .store
-            .outbox(true)?
+            .outbox(false)?
             .into_iter()
-            .any(|entry| entry.user_id == leaver);
-        if pending {
+            .filter(|entry| entry.user_id == leaver)
+            .collect();
+        if deliveries.iter().any(|entry| entry.status != "delivered") {
             return Ok(Outcome::InProgress);
         }
+        let delivered: Vec<serde_json::Value> = deliveries
+            .iter()
+            .map(|entry| {
+                json!({
+                    "system": entry.system,
+                    "billing_number": entry.billing_number,
+                    "idempotency_key": entry.idempotency_key,
+                    "attempts": entry.attempts,
+                    "delivered_at": entry.delivered_at.map(crate::clock::to_db_text),
+                })
+            })
+            .collect();
+        let count = delivered.len() as u64;
         let (now, operator) = (self.now, self.operator.username.clone());
         let already = self
             .store
@@ -235,10 +249,10 @@ impl Runner<'_> {
                 user: plan.user.value.as_str(),
                 fingerprint: &plan.fingerprint,
                 step: Step::Billing.name(),
-                detail: json!({ "billing": "nothing left to deliver" }),
+                detail: json!({ "disconnected": delivered }),
             };
             audit::append(writer, &record)?;
-            writer.record_step(run, Step::Billing.name(), 0, now)?;
+            writer.record_step(run, Step::Billing.name(), count, now)?;
             writer.finish_run(run, "done", now)?;
             Ok(())
         })?;
