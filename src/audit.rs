@@ -65,6 +65,25 @@ fn entry_hash(seq: i64, prev_hash: &str, record: &Record, detail: &str) -> Strin
     hex(&hasher.finalize())
 }
 
+/// How many item ids an entry's detail names (under `items`, at any depth).
+pub fn items_named(detail: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    match detail {
+        Value::Object(map) => map
+            .iter()
+            .map(|(key, value)| match (key.as_str(), value) {
+                ("items", Value::Object(kinds)) => kinds
+                    .values()
+                    .filter_map(Value::as_array)
+                    .map(Vec::len)
+                    .sum(),
+                _ => items_named(value),
+            })
+            .sum(),
+        _ => 0,
+    }
+}
+
 /// The first entry that breaks the chain, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Break {

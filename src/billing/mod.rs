@@ -80,7 +80,10 @@ pub fn deliver_pending(
     if entries.is_empty() {
         return Vec::new();
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // The HTTP calls run on two worker threads while this thread records
+    // each outcome in the store: a commit never holds up a call in flight.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build();
     match runtime {

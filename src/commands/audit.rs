@@ -120,25 +120,7 @@ fn entry_row(entry: &AuditEntry) -> Vec<String> {
         entry.operator.clone(),
         entry.user.clone(),
         entry.step.clone(),
-        item_count(&detail).to_string(),
+        audit::items_named(&detail).to_string(),
         detail["to"].as_str().unwrap_or("-").to_string(),
     ]
-}
-
-/// How many item ids an entry's detail names, wherever they are nested.
-fn item_count(detail: &Value) -> usize {
-    match detail {
-        Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| match (key.as_str(), value) {
-                ("items", Value::Object(kinds)) => kinds
-                    .values()
-                    .filter_map(Value::as_array)
-                    .map(Vec::len)
-                    .sum(),
-                _ => item_count(value),
-            })
-            .sum(),
-        _ => 0,
-    }
 }

@@ -81,7 +81,7 @@ fn what_stays(store: &dyn Store, user: &User) -> Result<String, crate::store::St
         .audit(Some(&user.username))?
         .iter()
         .filter_map(|entry| serde_json::from_str::<serde_json::Value>(&entry.detail).ok())
-        .map(|detail| count_items(&detail))
+        .map(|detail| audit::items_named(&detail))
         .sum();
     let disconnected: Vec<String> = store
         .outbox(false)?
@@ -101,21 +101,4 @@ fn what_stays(store: &dyn Store, user: &User) -> Result<String, crate::store::St
         ));
     }
     Ok(text)
-}
-
-fn count_items(detail: &serde_json::Value) -> usize {
-    match detail {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(key, value)| match (key.as_str(), value) {
-                ("items", serde_json::Value::Object(kinds)) => kinds
-                    .values()
-                    .filter_map(serde_json::Value::as_array)
-                    .map(Vec::len)
-                    .sum(),
-                _ => count_items(value),
-            })
-            .sum(),
-        _ => 0,
-    }
 }
