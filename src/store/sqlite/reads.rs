@@ -69,18 +69,14 @@ pub const OPEN_INBOX: &str = "SELECT id FROM inbox_messages WHERE owner_id = ?1 
 
 pub fn inventory(conn: &Connection, user: i64, now: Timestamp) -> rusqlite::Result<Inventory> {
     let now = to_db_text(now);
+    let (inbox_messages, snoozed_messages) = open_inbox(conn, user)?;
     Ok(Inventory {
         appointments: ids(conn, FUTURE_APPOINTMENTS, (user, &now))?,
         appointment_qnaires: ids(conn, APPOINTMENT_QNAIRES, (user, &now))?,
         recurring_qnaires: ids(conn, OPEN_QNAIRES, (user, "recurring", "scheduled"))?,
         sent_qnaires: ids(conn, OPEN_QNAIRES, (user, "sent", "sent"))?,
-        inbox_messages: ids(conn, OPEN_INBOX, [user])?,
-        snoozed_messages: count(
-            conn,
-            "SELECT count(*) FROM inbox_messages
-             WHERE owner_id = ?1 AND archived = 0 AND snoozed_until IS NOT NULL",
-            user,
-        )?,
+        inbox_messages,
+        snoozed_messages,
         lab_integrations: labs(conn, user)?,
         billing_links: billing_links(conn, user)?,
         pending_claims: count(
@@ -90,6 +86,23 @@ pub fn inventory(conn: &Connection, user: i64, now: Timestamp) -> rusqlite::Resu
             user,
         )?,
     })
+}
+
+/// The open messages' ids, sorted, and how many of them are snoozed, in
+/// one pass over the owner's index.
+fn open_inbox(conn: &Connection, user: i64) -> rusqlite::Result<(Vec<i64>, u64)> {
+    let mut statement = conn.prepare_cached(
+        "SELECT id, snoozed_until IS NOT NULL FROM inbox_messages
+         WHERE owner_id = ?1 AND archived = 0 ORDER BY id",
+    )?;
+    let mut ids = Vec::new();
+    let mut snoozed = 0;
+    let mut rows = statement.query([user])?;
+    while let Some(row) = rows.next()? {
+        ids.push(row.get(0)?);
+        snoozed += u64::from(row.get::<_, bool>(1)?);
+    }
+    Ok((ids, snoozed))
 }
 
 /// The ids a query selects, sorted.
