@@ -253,7 +253,7 @@ fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation() {
         "plan.yaml",
         "version: 1\nuser: leaver\ninbox: { forward_to: desk }\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_handover"))
+    let child = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(clinic.path())
         .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
         .env("HANDOVER_PASSWORD", "admin-password")
