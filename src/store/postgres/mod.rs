@@ -101,13 +101,12 @@ impl PostgresStore {
             })
     }
 
+    /// A failure to connect: refused, unknown host, no such database,
+    /// authentication failed.
     fn unreachable(&self, err: tokio_postgres::Error) -> StoreError {
-        match err.code() {
-            Some(_) => classify(&self.name, "connect", err),
-            None => StoreError::Unreachable {
-                db: self.name.clone(),
-                cause: cause_of(&err),
-            },
+        StoreError::Unreachable {
+            db: self.name.clone(),
+            cause: cause_of(&err),
         }
     }
 
