@@ -4,7 +4,7 @@
 use crate::Exit;
 
 /// A problem with the clinic database. The message names the database by
-/// its file path (never by a URL, which may hold a password) and never holds
+/// its file path or by its URL with the password removed, and never holds
 /// patient data.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -41,8 +41,8 @@ pub enum StoreError {
     #[error("could not read the database URL: unknown scheme `{scheme}`")]
     UnknownScheme { scheme: String },
 
-    #[error("could not open the PostgreSQL database: PostgreSQL support is not built yet")]
-    Unsupported,
+    #[error("could not connect to the PostgreSQL database `{db}`: {cause}")]
+    Unreachable { db: String, cause: String },
 
     #[error("could not {action} in `{db}`: {source}")]
     Backend {
@@ -82,6 +82,10 @@ impl StoreError {
             }
             StoreError::ReadOnly { .. } => {
                 "check the file's permissions, and drop `mode=ro` from the URL if set"
+            }
+            StoreError::Unreachable { .. } => {
+                "check that the server is running and that `--db` names the right host, \
+                 port, database and user"
             }
             StoreError::UnknownScheme { .. } => {
                 "use a file path, `sqlite://PATH` or `postgres://…`"

@@ -1,11 +1,12 @@
 //! The clinic database behind a backend-neutral interface: the EMR tables of
 //! DESIGN §1 and handover's own `handover_*` state. Domain logic talks to a
-//! [`Store`] and a [`Writer`] only; each backend (SQLite now, PostgreSQL
-//! later) keeps its SQL to itself. Timestamps cross this interface as
+//! [`Store`] and a [`Writer`] only; each backend (SQLite and PostgreSQL)
+//! keeps its SQL to itself. Timestamps cross this interface as
 //! [`Timestamp`]s, and the store never reads the clock: callers pass `now`.
 
 mod error;
 pub mod overlap;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -33,7 +34,7 @@ pub fn open(url: &str, access: Access) -> Result<Box<dyn Store>, StoreError> {
             let access = if read_only { Access::Read } else { access };
             Ok(Box::new(sqlite::SqliteStore::open(&path, access)?))
         }
-        Location::Postgres => Err(StoreError::Unsupported),
+        Location::Postgres => Ok(Box::new(postgres::PostgresStore::open(url, access)?)),
     }
 }
 
@@ -82,8 +83,8 @@ fn sqlite_location(rest: &str) -> Location {
 /// change runs inside [`Store::write`] (or a method documented as writing),
 /// each in one transaction that waits for other writers rather than failing.
 pub trait Store {
-    /// A name for the database fit for messages and logs (a file path; never
-    /// a URL with a password).
+    /// A name for the database fit for messages and logs (a file path, or a
+    /// URL with its password removed).
     fn name(&self) -> &str;
 
     /// Creates the EMR tables of DESIGN §1 and their indexes when the

@@ -21,7 +21,7 @@ use crate::store::{
 };
 
 pub use migrations::SUPPORTED as SUPPORTED_VERSION;
-pub use schema::CONTRACT;
+pub use schema::{CONTRACT, INDEXES};
 
 /// The environment variable that sets the busy timeout in milliseconds.
 pub const BUSY_TIMEOUT_VAR: &str = "HANDOVER_BUSY_TIMEOUT_MS";
