@@ -183,26 +183,36 @@ pub enum DbCommand {
     Seed(SeedArgs),
 }
 
+/// Accepts a count of generated users up to [`MAX_SEED_USERS`].
+fn users_limit() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(..=MAX_SEED_USERS)
+}
+
+/// Accepts a count of rows up to [`MAX_SEED_ROWS`].
+fn rows_limit() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(..=MAX_SEED_ROWS)
+}
+
 /// Sizes and secrets of a seeded clinic.
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
     /// Generated practitioners beyond the named cast.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_USERS))]
+    #[arg(long, default_value_t = 20, value_parser = users_limit())]
     pub practitioners: u64,
     /// Generated staff beyond the named cast.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_USERS))]
+    #[arg(long, default_value_t = 5, value_parser = users_limit())]
     pub staff: u64,
     /// Appointments, past and future.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    #[arg(long, default_value_t = 2_000, value_parser = rows_limit())]
     pub appointments: u64,
     /// Inbox messages, some snoozed, about half archived.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    #[arg(long, default_value_t = 2_000, value_parser = rows_limit())]
     pub messages: u64,
     /// Qnaires of all three kinds.
-    #[arg(long, default_value_t = 800, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    #[arg(long, default_value_t = 800, value_parser = rows_limit())]
     pub qnaires: u64,
     /// Billing claims, some pending.
-    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(..=MAX_SEED_ROWS))]
+    #[arg(long, default_value_t = 300, value_parser = rows_limit())]
     pub claims: u64,
     /// The random seed: the same seed gives the same clinic.
     #[arg(long, default_value_t = 1)]

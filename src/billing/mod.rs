@@ -268,14 +268,24 @@ fn conclude(
             delivered(store, entry, now, Some(warning))
         }
         Ending::Refused(cause) => {
-            tracing::warn!(system, billing_number = number, %cause, "billing disconnect refused; not retried in this run");
+            tracing::warn!(
+                system,
+                billing_number = number,
+                %cause,
+                "billing disconnect refused; not retried in this run"
+            );
             Delivery {
                 error: Some(format!("refused: {cause}")),
                 ..Delivery::new(entry, "failed")
             }
         }
         Ending::GaveUp(cause) => {
-            tracing::warn!(system, billing_number = number, %cause, "billing disconnect undelivered after every attempt of this run");
+            tracing::warn!(
+                system,
+                billing_number = number,
+                %cause,
+                "billing disconnect undelivered after every attempt of this run"
+            );
             Delivery::pending(entry, format!("undelivered: {cause}"))
         }
     }
