@@ -20,14 +20,11 @@ pub fn run(printer: &Printer, paths: &[PathBuf]) -> Exit {
         }
         Exit::Success
     } else {
-        eprintln!(
-            "error: {} problem{} found in plan files",
-            loaded.diagnostics.len(),
-            if loaded.diagnostics.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
+        let count = loaded.diagnostics.len();
+        let plural = if count == 1 { "" } else { "s" };
+        crate::output::error(
+            &format!("{count} problem{plural} found in plan files"),
+            None,
         );
         Exit::Invalid
     }
