@@ -21,7 +21,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 pub use endpoint::{Endpoint, Token};
 pub use request::IDEMPOTENCY_KEY;
-pub use retry::{BASE_ENV, Backoff, RETRY_AFTER_CAP, Verdict};
+pub use retry::{BASE_ENV, RETRY_AFTER_CAP, Verdict};
+
+use backon::Retryable as _;
 
 use crate::config::Config;
 use crate::store::{OutboxEntry, Store};
@@ -149,13 +151,12 @@ fn spawn_all(
     events: &UnboundedSender<Event>,
 ) -> Vec<Delivery> {
     let endpoints = resolve(config, &entries);
-    let backoff = Backoff::from_env();
     let mut unsent = Vec::new();
     for entry in entries {
         match &endpoints[&entry.system] {
             Ok(endpoint) => {
                 let (client, endpoint, events) = (client.clone(), endpoint.clone(), events.clone());
-                tokio::spawn(deliver_one(client, endpoint, entry, backoff, events));
+                tokio::spawn(deliver_one(client, endpoint, entry, events));
             }
             Err(cause) => {
                 tracing::error!(system = %entry.system, "could not deliver: {cause}");
@@ -188,49 +189,55 @@ fn resolve(
     endpoints
 }
 
+/// Why an attempt is worth repeating, and when the system said to.
+struct Failed {
+    cause: String,
+    after: Option<std::time::Duration>,
+}
+
 /// Attempts one delivery until it ends or runs out of attempts, holding
-/// one of its system's slots throughout.
+/// one of its system's slots throughout. The waits between attempts are
+/// [`retry::backoff`]'s, or the system's `Retry-After` when it gives one.
 async fn deliver_one(
     client: Client,
     endpoint: Arc<Endpoint>,
     entry: OutboxEntry,
-    backoff: Backoff,
     events: UnboundedSender<Event>,
 ) {
     let _slot = endpoint.slots.clone().acquire_owned().await;
-    let mut failed = 0;
-    let ending = loop {
-        let verdict = request::send(&client, &endpoint, &entry).await;
-        let (cause, after) = match verdict {
-            Verdict::Delivered => break Ending::Delivered,
-            Verdict::Unknown => break Ending::Unknown,
-            Verdict::Refused { cause } => {
-                let _ = events.send(Event::Attempt {
-                    id: entry.id,
-                    cause: cause.clone(),
-                });
-                break Ending::Refused(cause);
-            }
-            Verdict::Retry { cause, after } => (cause, after),
-        };
-        failed += 1;
-        let _ = events.send(Event::Attempt {
-            id: entry.id,
+    let (client, target, entry_ref, sender) = (&client, &*endpoint, &entry, &events);
+    let attempt = || async move {
+        let failed = |cause: &String| Event::Attempt {
+            id: entry_ref.id,
             cause: cause.clone(),
-        });
-        if failed >= endpoint.attempts {
-            break Ending::GaveUp(cause);
+        };
+        match request::send(client, target, entry_ref).await {
+            Verdict::Delivered => Ok(Ending::Delivered),
+            Verdict::Unknown => Ok(Ending::Unknown),
+            Verdict::Refused { cause } => {
+                let _ = sender.send(failed(&cause));
+                Ok(Ending::Refused(cause))
+            }
+            Verdict::Retry { cause, after } => {
+                let _ = sender.send(failed(&cause));
+                Err(Failed { cause, after })
+            }
         }
-        let delay = after.unwrap_or_else(|| backoff.delay(failed));
-        tracing::debug!(
-            system = %endpoint.system,
-            attempt = failed,
-            cause = %cause,
-            delay_ms = delay.as_millis() as u64,
-            "billing disconnect will be retried"
-        );
-        tokio::time::sleep(delay).await;
     };
+    let ending = attempt
+        .retry(retry::backoff(endpoint.attempts))
+        .sleep(tokio::time::sleep)
+        .adjust(|failed: &Failed, next| next.map(|wait| failed.after.unwrap_or(wait)))
+        .notify(|failed: &Failed, wait| {
+            tracing::debug!(
+                system = %endpoint.system,
+                cause = %failed.cause,
+                delay_ms = wait.as_millis() as u64,
+                "billing disconnect will be retried"
+            );
+        })
+        .await
+        .unwrap_or_else(|failed| Ending::GaveUp(failed.cause));
     let entry = Box::new(entry);
     let _ = events.send(Event::Ended { entry, ending });
 }

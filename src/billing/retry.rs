@@ -1,9 +1,10 @@
 //! What an answer of the billing system means for a delivery, and how long
 //! to wait before the next attempt: `Retry-After` when the system says so
-//! (capped), otherwise exponential backoff with full jitter.
+//! (capped), otherwise exponential backoff with jitter.
 
 use std::time::Duration;
 
+use backon::ExponentialBuilder;
 use jiff::Timestamp;
 use jiff::fmt::rfc2822::DateTimeParser;
 use reqwest::StatusCode;
@@ -72,43 +73,33 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     Some(wait.min(RETRY_AFTER_CAP))
 }
 
-/// Exponential backoff with full jitter: before attempt `n + 1`, a uniform
-/// random wait in `[0, min(cap, base × 2^(n-1))]`.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub base: Duration,
-    pub cap: Duration,
-}
-
 /// Set by tests (and only tests) to shrink the backoff base, in ms.
 /// `Retry-After` is honoured whatever it says.
 pub const BASE_ENV: &str = "HANDOVER_RETRY_BASE_MS";
 
-impl Backoff {
-    /// 500 ms doubling up to 30 s, or the base that [`BASE_ENV`] sets.
-    pub fn from_env() -> Backoff {
-        let base = std::env::var(BASE_ENV)
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(Duration::from_millis(500), Duration::from_millis);
-        Backoff {
-            base,
-            cap: Duration::from_secs(30),
-        }
-    }
+/// The longest wait the backoff itself chooses between two attempts.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
 
-    /// The wait after the `failed`-th failed attempt (1 for the first).
-    pub fn delay(&self, failed: u32) -> Duration {
-        let factor = 2u32.saturating_pow(failed.saturating_sub(1));
-        let ceiling = self.base.saturating_mul(factor).min(self.cap);
-        let ms = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
-        Duration::from_millis(fastrand::u64(0..=ms))
-    }
+/// The waits between `attempts` attempts of one delivery: 500 ms (or the
+/// base that [`BASE_ENV`] sets) doubling up to 30 s, each with random
+/// jitter so that many deliveries refused at once do not return at once.
+pub fn backoff(attempts: u32) -> ExponentialBuilder {
+    let base = std::env::var(BASE_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(Duration::from_millis(500), Duration::from_millis);
+    ExponentialBuilder::default()
+        .with_min_delay(base)
+        .with_max_delay(BACKOFF_CAP)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_max_times(attempts.saturating_sub(1) as usize)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder as _;
 
     fn now() -> Timestamp {
         "2026-12-01T09:00:00Z".parse().unwrap()
@@ -159,17 +150,22 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_within_its_cap_with_full_jitter() {
-        let backoff = Backoff {
-            base: Duration::from_millis(100),
-            cap: Duration::from_millis(1_000),
-        };
-        for _ in 0..200 {
-            assert!(backoff.delay(1) <= Duration::from_millis(100));
-            assert!(backoff.delay(3) <= Duration::from_millis(400));
-            assert!(backoff.delay(30) <= Duration::from_millis(1_000));
+    fn backoff_waits_between_attempts_only_and_grows_within_its_cap() {
+        for _ in 0..50 {
+            let waits: Vec<Duration> = backoff(4).build().collect();
+            assert_eq!(
+                waits.len(),
+                3,
+                "four attempts have three waits between them"
+            );
+            // 500 ms, 1 s, 2 s, each plus a jitter below itself.
+            for (n, wait) in waits.iter().enumerate() {
+                let floor = Duration::from_millis(500) * 2u32.pow(n as u32);
+                assert!(*wait >= floor && *wait < floor * 2, "wait {n}: {wait:?}");
+            }
         }
-        let spread: std::collections::BTreeSet<_> = (0..50).map(|_| backoff.delay(4)).collect();
-        assert!(spread.len() > 1, "the delay is jittered");
+        assert_eq!(backoff(1).build().count(), 0, "one attempt, no wait");
+        let late: Vec<Duration> = backoff(12).build().collect();
+        assert!(late.iter().all(|wait| *wait <= BACKOFF_CAP * 2));
     }
 }
