@@ -66,6 +66,26 @@ fn a_messy_export_becomes_valid_plans() {
 }
 
 #[test]
+fn json_output_lists_the_files_written_and_the_columns_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = import(dir.path(), MESSY, &["--format", "json"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let report: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(
+        report["written"],
+        serde_json::json!([
+            "plans/jsmith.yaml",
+            "plans/bchen.yaml",
+            "plans/tgarcia.yaml"
+        ])
+    );
+    assert_eq!(
+        report["ignored_columns"],
+        serde_json::json!(["Employee ID", "Department"])
+    );
+}
+
+#[test]
 fn plans_say_what_the_row_says() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(import(dir.path(), MESSY, &[]).code, 0);

@@ -1,9 +1,13 @@
 //! `handover import FILE.csv --out DIR`: turns an HR leavers list into plan
-//! files, reporting ignored columns, bad rows and refused files on stderr.
+//! files, reporting ignored columns, bad rows and refused files on stderr;
+//! with `--format json`, the files written and the columns ignored on stdout.
 
 use std::path::Path;
 
+use serde_json::json;
+
 use crate::Exit;
+use crate::cli::Format;
 use crate::import::{self, Failure, Request, quoted_list};
 use crate::output::{Printer, error};
 
@@ -20,7 +24,12 @@ pub fn run(printer: &Printer, request: Request) -> Exit {
     }
     match outcome.result {
         Ok(written) => {
-            if !printer.quiet {
+            if printer.format == Format::Json {
+                printer.json(&json!({
+                    "written": written,
+                    "ignored_columns": outcome.ignored,
+                }));
+            } else if !printer.quiet {
                 printer.text(&summary(request, &written));
             }
             Exit::Success
