@@ -6,7 +6,7 @@ mod common;
 
 use common::clinic::{Clinic, FUTURE, PAST};
 use common::invariants;
-use common::{NOW, handover, run};
+use common::{Backend, NOW, on_both_backends, run};
 
 const PLAN: &str = "version: 1\nuser: leaver\nreason: Moved away\ndefault_to: doc\n\
                     inbox: { forward_to: desk }\nlabs: { transfer_to: doc }\n";
@@ -28,26 +28,19 @@ struct Setup {
 impl Drop for Setup {
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            invariants::always(&self.clinic.conn, &self.before);
+            invariants::always(&self.clinic.db, &self.before);
         }
     }
 }
 
-fn setup() -> Setup {
-    let clinic = Clinic::new();
+fn setup(backend: Backend) -> Setup {
+    let clinic = Clinic::new(backend);
     let leaver = clinic.user("leaver", "practitioner");
     let doc = clinic.user("doc", "practitioner");
     let desk = clinic.user("desk", "staff");
     clinic.operator("admin", "admin-password");
     let clerk = clinic.user("clerk", "staff");
-    let hash = handover::password::hash_password("clerk-password").unwrap();
-    clinic
-        .conn
-        .execute(
-            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-            rusqlite::params![clerk, hash],
-        )
-        .unwrap();
+    clinic.password(clerk, "clerk-password");
     let future = clinic.appointment(leaver, FUTURE, "booked");
     let past = clinic.appointment(leaver, PAST, "completed");
     let moving = vec![
@@ -61,7 +54,7 @@ fn setup() -> Setup {
     ];
     let archived = clinic.message(leaver, "Old news", false, true);
     clinic.plan("plan.yaml", PLAN);
-    let before = invariants::before(&clinic.conn);
+    let before = invariants::before(&clinic.db);
     Setup {
         clinic,
         leaver,
@@ -75,21 +68,16 @@ fn setup() -> Setup {
 }
 
 fn owner(setup: &Setup, table: &str, column: &str, id: i64) -> i64 {
-    setup
-        .clinic
-        .conn
-        .query_row(
-            &format!("SELECT {column} FROM {table} WHERE id = ?1"),
-            [id],
-            |row| row.get(0),
-        )
-        .unwrap()
+    setup.clinic.db.int(
+        &format!("SELECT {column} FROM {table} WHERE id = ?1"),
+        &[id.into()],
+    )
 }
 
-#[test]
-fn apply_hands_everything_over_and_keeps_every_invariant() {
-    let setup = setup();
-    let before = invariants::before(&setup.clinic.conn);
+on_both_backends!(apply_hands_everything_over_and_keeps_every_invariant);
+fn apply_hands_everything_over_and_keeps_every_invariant(backend: Backend) {
+    let setup = setup(backend);
+    let before = invariants::before(&setup.clinic.db);
     let result = setup.clinic.apply(&["plan.yaml"]);
     assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
     assert!(
@@ -97,9 +85,9 @@ fn apply_hands_everything_over_and_keeps_every_invariant() {
         "{}",
         result.stdout
     );
-    invariants::always(&setup.clinic.conn, &before);
-    invariants::leaver_done(&setup.clinic.conn, "leaver", NOW);
-    invariants::audit_names(&setup.clinic.conn, &setup.moving);
+    invariants::always(&setup.clinic.db, &before);
+    invariants::leaver_done(&setup.clinic.db, "leaver", NOW);
+    invariants::audit_names(&setup.clinic.db, &setup.moving);
     assert_eq!(
         owner(&setup, "appointments", "practitioner_id", setup.moving[0]),
         setup.doc
@@ -116,15 +104,10 @@ fn apply_hands_everything_over_and_keeps_every_invariant() {
         owner(&setup, "inbox_messages", "forwarded_from", setup.moving[4]),
         setup.leaver
     );
-    let snoozed: Option<String> = setup
-        .clinic
-        .conn
-        .query_row(
-            "SELECT snoozed_until FROM inbox_messages WHERE id = ?1",
-            [setup.moving[4]],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let snoozed = setup.clinic.db.text(
+        "SELECT snoozed_until FROM inbox_messages WHERE id = ?1",
+        &[setup.moving[4].into()],
+    );
     assert_eq!(snoozed.as_deref(), Some(FUTURE), "snooze is kept");
     assert_eq!(
         owner(&setup, "appointments", "practitioner_id", setup.past),
@@ -135,23 +118,18 @@ fn apply_hands_everything_over_and_keeps_every_invariant() {
         owner(&setup, "inbox_messages", "owner_id", setup.archived),
         setup.leaver
     );
-    let deactivated_by: Option<String> = setup
-        .clinic
-        .conn
-        .query_row(
-            "SELECT b.username FROM users u JOIN users b ON b.id = u.deactivated_by WHERE u.id = ?1",
-            [setup.leaver],
-            |row| row.get(0),
-        )
-        .ok();
+    let deactivated_by = setup.clinic.db.text(
+        "SELECT b.username FROM users u JOIN users b ON b.id = u.deactivated_by WHERE u.id = ?1",
+        &[setup.leaver.into()],
+    );
     assert_eq!(deactivated_by.as_deref(), Some("admin"));
-    let verify = run(handover(setup.clinic.path()).args(["audit", "verify"]));
+    let verify = run(setup.clinic.handover().args(["audit", "verify"]));
     assert_eq!(verify.code, 0, "{}", verify.stderr);
 }
 
-#[test]
-fn rerunning_resumes_nothing_and_reports_done() {
-    let setup = setup();
+on_both_backends!(rerunning_resumes_nothing_and_reports_done);
+fn rerunning_resumes_nothing_and_reports_done(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(setup.clinic.apply(&["plan.yaml"]).code, 0);
     let dump = setup.clinic.emr_dump();
     let again = setup.clinic.apply(&["plan.yaml"]);
@@ -160,14 +138,18 @@ fn rerunning_resumes_nothing_and_reports_done() {
     assert_eq!(setup.clinic.emr_dump(), dump);
 }
 
-#[test]
-fn a_wrong_password_or_unknown_operator_is_denied_alike() {
-    let setup = setup();
+on_both_backends!(a_wrong_password_or_unknown_operator_is_denied_alike);
+fn a_wrong_password_or_unknown_operator_is_denied_alike(backend: Backend) {
+    let setup = setup(backend);
     let dump = setup.clinic.dump();
-    let wrong = run(handover(setup.clinic.path())
+    let wrong = run(setup
+        .clinic
+        .handover()
         .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
         .env("HANDOVER_PASSWORD", "guess"));
-    let unknown = run(handover(setup.clinic.path())
+    let unknown = run(setup
+        .clinic
+        .handover()
         .args(["apply", "plan.yaml", "--operator", "nobody", "--yes"])
         .env("HANDOVER_PASSWORD", "admin-password"));
     assert_eq!((wrong.code, unknown.code), (5, 5));
@@ -182,11 +164,11 @@ fn a_wrong_password_or_unknown_operator_is_denied_alike() {
     assert_eq!(setup.clinic.dump(), dump);
 }
 
-#[test]
-fn the_password_can_come_from_a_file() {
-    let setup = setup();
+on_both_backends!(the_password_can_come_from_a_file);
+fn the_password_can_come_from_a_file(backend: Backend) {
+    let setup = setup(backend);
     std::fs::write(setup.clinic.path().join("pw"), "admin-password\n").unwrap();
-    let result = run(handover(setup.clinic.path()).args([
+    let result = run(setup.clinic.handover().args([
         "apply",
         "plan.yaml",
         "--operator",
@@ -198,11 +180,13 @@ fn the_password_can_come_from_a_file() {
     assert_eq!(result.code, 0, "{}", result.stderr);
 }
 
-#[test]
-fn an_operator_without_permission_is_denied() {
-    let setup = setup();
+on_both_backends!(an_operator_without_permission_is_denied);
+fn an_operator_without_permission_is_denied(backend: Backend) {
+    let setup = setup(backend);
     let dump = setup.clinic.dump();
-    let result = run(handover(setup.clinic.path())
+    let result = run(setup
+        .clinic
+        .handover()
         .args(["apply", "plan.yaml", "--operator", "clerk", "--yes"])
         .env("HANDOVER_PASSWORD", "clerk-password"));
     assert_eq!(result.code, 5);
@@ -214,21 +198,15 @@ fn an_operator_without_permission_is_denied() {
     assert_eq!(setup.clinic.dump(), dump);
 }
 
-#[test]
-fn nobody_deactivates_themselves() {
-    let setup = setup();
-    let hash = handover::password::hash_password("leaver-password").unwrap();
-    setup
-        .clinic
-        .conn
-        .execute(
-            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-            rusqlite::params![setup.leaver, hash],
-        )
-        .unwrap();
+on_both_backends!(nobody_deactivates_themselves);
+fn nobody_deactivates_themselves(backend: Backend) {
+    let setup = setup(backend);
+    setup.clinic.password(setup.leaver, "leaver-password");
     setup.clinic.grant(setup.leaver, "edit_other_users");
     let dump = setup.clinic.emr_dump();
-    let result = run(handover(setup.clinic.path())
+    let result = run(setup
+        .clinic
+        .handover()
         .args(["apply", "plan.yaml", "--operator", "leaver", "--yes"])
         .env("HANDOVER_PASSWORD", "leaver-password"));
     assert_eq!(result.code, 3);
@@ -240,10 +218,12 @@ fn nobody_deactivates_themselves() {
     assert_eq!(setup.clinic.emr_dump(), dump);
 }
 
-#[test]
-fn without_a_terminal_yes_is_required() {
-    let setup = setup();
-    let result = run(handover(setup.clinic.path())
+on_both_backends!(without_a_terminal_yes_is_required);
+fn without_a_terminal_yes_is_required(backend: Backend) {
+    let setup = setup(backend);
+    let result = run(setup
+        .clinic
+        .handover()
         .args(["apply", "plan.yaml", "--operator", "admin"])
         .env("HANDOVER_PASSWORD", "admin-password"));
     assert_eq!(result.code, 2);
@@ -254,11 +234,13 @@ fn without_a_terminal_yes_is_required() {
     );
 }
 
-#[test]
-fn a_stale_review_is_refused() {
-    let setup = setup();
-    let saved =
-        run(handover(setup.clinic.path()).args(["plan", "plan.yaml", "--out", "review.json"]));
+on_both_backends!(a_stale_review_is_refused);
+fn a_stale_review_is_refused(backend: Backend) {
+    let setup = setup(backend);
+    let saved = run(setup
+        .clinic
+        .handover()
+        .args(["plan", "plan.yaml", "--out", "review.json"]));
     assert_eq!(saved.code, 0, "{}", saved.stderr);
     setup
         .clinic
@@ -276,13 +258,15 @@ fn a_stale_review_is_refused() {
     assert_eq!(setup.clinic.emr_dump(), dump);
 }
 
-#[test]
-fn only_reviewed_plans_run() {
-    let setup = setup();
+on_both_backends!(only_reviewed_plans_run);
+fn only_reviewed_plans_run(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.user("other", "practitioner");
     setup.clinic.plan("other.yaml", "version: 1\nuser: other\n");
-    let saved =
-        run(handover(setup.clinic.path()).args(["plan", "other.yaml", "--out", "review.json"]));
+    let saved = run(setup
+        .clinic
+        .handover()
+        .args(["plan", "other.yaml", "--out", "review.json"]));
     assert_eq!(saved.code, 0);
     let result = setup
         .clinic
@@ -296,9 +280,9 @@ fn only_reviewed_plans_run() {
     assert!(result.stdout.contains("other  done"), "{}", result.stdout);
 }
 
-#[test]
-fn a_batch_goes_on_past_a_blocked_plan_unless_fail_fast() {
-    let setup = setup();
+on_both_backends!(a_batch_goes_on_past_a_blocked_plan_unless_fail_fast);
+fn a_batch_goes_on_past_a_blocked_plan_unless_fail_fast(backend: Backend) {
+    let setup = setup(backend);
     let batch = format!(
         "version: 1\nplans:\n  - user: ghost\n  - {}",
         PLAN.replace("version: 1\n", "").replace('\n', "\n    ")
@@ -311,14 +295,16 @@ fn a_batch_goes_on_past_a_blocked_plan_unless_fail_fast() {
     let on = setup.clinic.apply(&["batch.yaml"]);
     assert_eq!(on.code, 3);
     assert!(on.stdout.contains("leaver  done"), "{}", on.stdout);
-    invariants::leaver_done(&setup.clinic.conn, "leaver", NOW);
+    invariants::leaver_done(&setup.clinic.db, "leaver", NOW);
 }
 
-#[test]
-fn reactivation_says_what_stays_and_a_new_departure_starts_afresh() {
-    let setup = setup();
+on_both_backends!(reactivation_says_what_stays_and_a_new_departure_starts_afresh);
+fn reactivation_says_what_stays_and_a_new_departure_starts_afresh(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(setup.clinic.apply(&["plan.yaml"]).code, 0);
-    let result = run(handover(setup.clinic.path())
+    let result = run(setup
+        .clinic
+        .handover()
         .args(["reactivate", "leaver", "--operator", "admin"])
         .env("HANDOVER_PASSWORD", "admin-password"));
     assert_eq!(result.code, 0, "{}", result.stderr);
@@ -329,18 +315,13 @@ fn reactivation_says_what_stays_and_a_new_departure_starts_afresh() {
         "{}",
         result.stdout
     );
-    let active: i64 = setup
-        .clinic
-        .conn
-        .query_row(
-            "SELECT active FROM users WHERE id = ?1",
-            [setup.leaver],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let active = setup.clinic.db.int(
+        "SELECT active FROM users WHERE id = ?1",
+        &[setup.leaver.into()],
+    );
     assert_eq!(active, 1);
     assert_eq!(
-        run(handover(setup.clinic.path()).args(["audit", "verify"])).code,
+        run(setup.clinic.handover().args(["audit", "verify"])).code,
         0
     );
     let (_, review) = setup.clinic.review(&["plan.yaml"]);
@@ -348,7 +329,9 @@ fn reactivation_says_what_stays_and_a_new_departure_starts_afresh() {
         review["plans"][0]["status"], "ready",
         "the old run no longer counts"
     );
-    let wrong = run(handover(setup.clinic.path())
+    let wrong = run(setup
+        .clinic
+        .handover()
         .args(["reactivate", "leaver", "--operator", "admin"])
         .env("HANDOVER_PASSWORD", "nope"));
     assert_eq!(wrong.code, 5);
@@ -356,21 +339,21 @@ fn reactivation_says_what_stays_and_a_new_departure_starts_afresh() {
 
 fn tamper(setup: &Setup, sql: &str) -> common::Run {
     assert_eq!(setup.clinic.apply(&["plan.yaml"]).code, 0);
-    setup
-        .clinic
-        .conn
-        .execute_batch(&format!(
-            "DROP TRIGGER IF EXISTS handover_audit_no_update;
-             DROP TRIGGER IF EXISTS handover_audit_no_delete;
-             {sql}"
-        ))
-        .unwrap();
-    run(handover(setup.clinic.path()).args(["audit", "verify"]))
+    // Whoever tampers with the trail first lifts the triggers that keep it
+    // append-only, each backend's own way.
+    let lift = match setup.clinic.backend() {
+        Backend::Sqlite => {
+            "DROP TRIGGER handover_audit_no_update; DROP TRIGGER handover_audit_no_delete;"
+        }
+        Backend::Postgres => "ALTER TABLE handover_audit DISABLE TRIGGER USER;",
+    };
+    setup.clinic.db.batch(&format!("{lift}\n{sql}"));
+    run(setup.clinic.handover().args(["audit", "verify"]))
 }
 
-#[test]
-fn an_edited_audit_entry_is_found() {
-    let setup = setup();
+on_both_backends!(an_edited_audit_entry_is_found);
+fn an_edited_audit_entry_is_found(backend: Backend) {
+    let setup = setup(backend);
     let result = tamper(
         &setup,
         "UPDATE handover_audit SET detail = '{}' WHERE seq = 2;",
@@ -385,9 +368,9 @@ fn an_edited_audit_entry_is_found() {
     );
 }
 
-#[test]
-fn a_removed_audit_entry_is_found() {
-    let setup = setup();
+on_both_backends!(a_removed_audit_entry_is_found);
+fn a_removed_audit_entry_is_found(backend: Backend) {
+    let setup = setup(backend);
     let result = tamper(&setup, "DELETE FROM handover_audit WHERE seq = 3;");
     assert_eq!(result.code, 1);
     assert!(
@@ -397,9 +380,9 @@ fn a_removed_audit_entry_is_found() {
     );
 }
 
-#[test]
-fn swapped_audit_entries_are_found() {
-    let setup = setup();
+on_both_backends!(swapped_audit_entries_are_found);
+fn swapped_audit_entries_are_found(backend: Backend) {
+    let setup = setup(backend);
     let result = tamper(
         &setup,
         "UPDATE handover_audit SET seq = 100 WHERE seq = 2;
@@ -414,9 +397,9 @@ fn swapped_audit_entries_are_found() {
     );
 }
 
-#[test]
-fn a_trail_cut_at_its_end_is_found() {
-    let setup = setup();
+on_both_backends!(a_trail_cut_at_its_end_is_found);
+fn a_trail_cut_at_its_end_is_found(backend: Backend) {
+    let setup = setup(backend);
     let result = tamper(
         &setup,
         "DELETE FROM handover_audit WHERE seq = (SELECT max(seq) FROM handover_audit);",
@@ -431,12 +414,14 @@ fn a_trail_cut_at_its_end_is_found() {
     );
 }
 
-#[test]
-fn the_audit_trail_lists_who_moved_what() {
-    let setup = setup();
+on_both_backends!(the_audit_trail_lists_who_moved_what);
+fn the_audit_trail_lists_who_moved_what(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(setup.clinic.apply(&["plan.yaml"]).code, 0);
-    let listed =
-        run(handover(setup.clinic.path()).args(["audit", "--user", "leaver", "--format", "json"]));
+    let listed = run(setup
+        .clinic
+        .handover()
+        .args(["audit", "--user", "leaver", "--format", "json"]));
     assert_eq!(listed.code, 0);
     let json: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
     let entries = json["entries"].as_array().unwrap();
@@ -465,10 +450,12 @@ fn the_audit_trail_lists_who_moved_what() {
     assert_eq!(entries[0]["fingerprint"].as_str().unwrap().len(), 64);
 }
 
-#[test]
-fn each_step_logs_one_structured_event() {
-    let setup = setup();
-    let result = run(handover(setup.clinic.path())
+on_both_backends!(each_step_logs_one_structured_event);
+fn each_step_logs_one_structured_event(backend: Backend) {
+    let setup = setup(backend);
+    let result = run(setup
+        .clinic
+        .handover()
         .args([
             "apply",
             "plan.yaml",
@@ -500,11 +487,11 @@ fn each_step_logs_one_structured_event() {
     );
 }
 
-#[test]
-fn status_shows_runs_and_steps() {
-    let setup = setup();
+on_both_backends!(status_shows_runs_and_steps);
+fn status_shows_runs_and_steps(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(setup.clinic.apply(&["plan.yaml"]).code, 0);
-    let status = run(handover(setup.clinic.path()).args(["status", "--format", "json"]));
+    let status = run(setup.clinic.handover().args(["status", "--format", "json"]));
     assert_eq!(status.code, 0);
     let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(json["runs"][0]["user"], "leaver");

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::clinic::Clinic;
-use common::{Run, handover, run};
+use common::{Backend, Run, on_both_backends, run};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -27,19 +27,16 @@ struct Scenario {
 }
 
 impl Scenario {
-    fn new() -> Scenario {
-        let clinic = Clinic::new();
+    fn new(backend: Backend) -> Scenario {
+        let clinic = Clinic::new(backend);
         let leaver = clinic.user("leaver", "practitioner");
         clinic.billing_link(leaver, "mdbilling");
         let admin = clinic.user("admin", "staff");
         clinic.grant(admin, "edit_other_users");
-        clinic
-            .conn
-            .execute(
-                "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-                rusqlite::params![password_hash(), admin],
-            )
-            .unwrap();
+        clinic.db.execute(
+            "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+            &[password_hash().into(), admin.into()],
+        );
         clinic.plan("plan.yaml", PLAN);
         Scenario { clinic, leaver }
     }
@@ -63,7 +60,7 @@ impl Scenario {
     }
 
     fn apply_command(&self) -> assert_cmd::Command {
-        let mut command = handover(self.clinic.path());
+        let mut command = self.clinic.handover();
         command
             .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
             .env("HANDOVER_PASSWORD", PASSWORD)
@@ -74,47 +71,37 @@ impl Scenario {
 
     fn connected(&self) -> i64 {
         self.clinic
-            .conn
-            .query_row("SELECT connected FROM billing_links", [], |row| row.get(0))
-            .unwrap()
+            .db
+            .int("SELECT connected FROM billing_links", &[])
     }
 
     fn active(&self) -> i64 {
-        self.clinic
-            .conn
-            .query_row(
-                "SELECT active FROM users WHERE id = ?1",
-                [self.leaver],
-                |row| row.get(0),
-            )
-            .unwrap()
+        self.clinic.db.int(
+            "SELECT active FROM users WHERE id = ?1",
+            &[self.leaver.into()],
+        )
     }
 
     /// The outbox row: status, attempts, last error.
     fn outbox(&self) -> (String, i64, Option<String>) {
-        self.clinic
-            .conn
-            .query_row(
-                "SELECT status, attempts, last_error FROM handover_outbox",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .unwrap()
+        let row = self.clinic.db.row(
+            "SELECT status, attempts, last_error FROM handover_outbox",
+            &[],
+        );
+        (row[0].text().unwrap(), row[1].int(), row[2].text())
     }
 
     fn run_status(&self) -> String {
         self.clinic
-            .conn
-            .query_row("SELECT status FROM handover_runs", [], |row| row.get(0))
+            .db
+            .text("SELECT status FROM handover_runs", &[])
             .unwrap()
     }
 
     fn key(&self) -> String {
         self.clinic
-            .conn
-            .query_row("SELECT idempotency_key FROM handover_outbox", [], |row| {
-                row.get(0)
-            })
+            .db
+            .text("SELECT idempotency_key FROM handover_outbox", &[])
             .unwrap()
     }
 }
@@ -201,9 +188,9 @@ fn status(code: u16) -> ResponseTemplate {
     ResponseTemplate::new(code)
 }
 
-#[test]
-fn two_503s_then_200_is_one_delivery_of_three_calls_with_one_key() {
-    let scenario = Scenario::new();
+on_both_backends!(two_503s_then_200_is_one_delivery_of_three_calls_with_one_key);
+fn two_503s_then_200_is_one_delivery_of_three_calls_with_one_key(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(503), status(503), status(200)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = scenario.apply(&[]);
@@ -228,9 +215,9 @@ fn two_503s_then_200_is_one_delivery_of_three_calls_with_one_key() {
     assert_eq!(scenario.run_status(), "done");
 }
 
-#[test]
-fn a_429_is_retried_no_sooner_than_its_retry_after() {
-    let scenario = Scenario::new();
+on_both_backends!(a_429_is_retried_no_sooner_than_its_retry_after);
+fn a_429_is_retried_no_sooner_than_its_retry_after(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let busy = status(429).insert_header("Retry-After", "1");
     let (server, seen) = serve(vec![busy, status(200)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
@@ -243,9 +230,9 @@ fn a_429_is_retried_no_sooner_than_its_retry_after() {
     assert_eq!(scenario.connected(), 0);
 }
 
-#[test]
-fn a_response_slower_than_the_timeout_is_retried() {
-    let scenario = Scenario::new();
+on_both_backends!(a_response_slower_than_the_timeout_is_retried);
+fn a_response_slower_than_the_timeout_is_retried(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let slow = status(200).set_delay(Duration::from_secs(3));
     let (server, seen) = serve(vec![slow, status(200)]);
     scenario.configure(&format!("{}/api", server.uri()), "timeout_secs = 1\n");
@@ -260,9 +247,9 @@ fn a_response_slower_than_the_timeout_is_retried() {
     );
 }
 
-#[test]
-fn a_409_is_delivered() {
-    let scenario = Scenario::new();
+on_both_backends!(a_409_is_delivered);
+fn a_409_is_delivered(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(409)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = scenario.apply(&[]);
@@ -272,9 +259,9 @@ fn a_409_is_delivered() {
     assert_eq!(scenario.outbox().0, "delivered");
 }
 
-#[test]
-fn a_404_is_delivered_with_a_warning() {
-    let scenario = Scenario::new();
+on_both_backends!(a_404_is_delivered_with_a_warning);
+fn a_404_is_delivered_with_a_warning(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(404)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = scenario.apply(&[]);
@@ -289,9 +276,9 @@ fn a_404_is_delivered_with_a_warning() {
     assert_eq!(scenario.outbox().0, "delivered");
 }
 
-#[test]
-fn a_400_fails_after_one_call_and_leaves_the_plan_in_progress() {
-    let scenario = Scenario::new();
+on_both_backends!(a_400_fails_after_one_call_and_leaves_the_plan_in_progress);
+fn a_400_fails_after_one_call_and_leaves_the_plan_in_progress(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(400)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = scenario.apply(&[]);
@@ -322,9 +309,9 @@ fn closed_port() -> String {
     format!("http://{address}/api")
 }
 
-#[test]
-fn an_endpoint_down_all_run_exits_4_and_the_next_apply_finishes() {
-    let scenario = Scenario::new();
+on_both_backends!(an_endpoint_down_all_run_exits_4_and_the_next_apply_finishes);
+fn an_endpoint_down_all_run_exits_4_and_the_next_apply_finishes(backend: Backend) {
+    let scenario = Scenario::new(backend);
     scenario.configure(&closed_port(), "attempts = 3\n");
     let first = scenario.apply(&[]);
     assert_eq!(first.code, 4, "{}", first.stderr);
@@ -409,9 +396,9 @@ fn handle(mut stream: TcpStream, act: Act, seen: &Mutex<Vec<String>>) {
     }
 }
 
-#[test]
-fn a_dropped_connection_is_retried() {
-    let scenario = Scenario::new();
+on_both_backends!(a_dropped_connection_is_retried);
+fn a_dropped_connection_is_retried(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (url, keys) = raw_server(|n| if n == 0 { Act::Drop } else { Act::Answer });
     scenario.configure(&url, "");
     let result = scenario.apply(&[]);
@@ -426,14 +413,15 @@ fn a_dropped_connection_is_retried() {
     assert_eq!(scenario.outbox(), expected);
 }
 
-#[test]
-fn a_run_killed_after_sending_resends_the_same_key_for_one_effect() {
-    let scenario = Scenario::new();
+on_both_backends!(a_run_killed_after_sending_resends_the_same_key_for_one_effect);
+fn a_run_killed_after_sending_resends_the_same_key_for_one_effect(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (url, keys) = raw_server(|n| if n == 0 { Act::Hang } else { Act::Answer });
     scenario.configure(&url, "timeout_secs = 60\n");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("handover"))
         .current_dir(scenario.clinic.path())
         .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
+        .env("HANDOVER_DB", scenario.clinic.url())
         .env_remove("RUST_LOG")
         .env("HANDOVER_NOW", common::NOW)
         .env("HANDOVER_PASSWORD", PASSWORD)
@@ -469,9 +457,9 @@ fn a_run_killed_after_sending_resends_the_same_key_for_one_effect() {
     assert_eq!(scenario.run_status(), "done");
 }
 
-#[test]
-fn the_token_is_in_no_output_at_the_most_verbose_level() {
-    let scenario = Scenario::new();
+on_both_backends!(the_token_is_in_no_output_at_the_most_verbose_level);
+fn the_token_is_in_no_output_at_the_most_verbose_level(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(503), status(400)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = run(scenario
@@ -491,9 +479,9 @@ fn the_token_is_in_no_output_at_the_most_verbose_level() {
     assert!(!last_error.unwrap().contains(TOKEN));
 }
 
-#[test]
-fn a_missing_token_exits_2_naming_the_variable_and_changes_nothing() {
-    let scenario = Scenario::new();
+on_both_backends!(a_missing_token_exits_2_naming_the_variable_and_changes_nothing);
+fn a_missing_token_exits_2_naming_the_variable_and_changes_nothing(backend: Backend) {
+    let scenario = Scenario::new(backend);
     let (server, seen) = serve(vec![status(200)]);
     scenario.configure(&format!("{}/api", server.uri()), "");
     let result = run(scenario.apply_command().env_remove("MDBILLING_TOKEN"));
@@ -512,9 +500,9 @@ fn a_missing_token_exits_2_naming_the_variable_and_changes_nothing() {
     assert_eq!(scenario.active(), 1);
 }
 
-#[test]
-fn plain_http_to_another_host_exits_2_naming_the_key() {
-    let scenario = Scenario::new();
+on_both_backends!(plain_http_to_another_host_exits_2_naming_the_key);
+fn plain_http_to_another_host_exits_2_naming_the_key(backend: Backend) {
+    let scenario = Scenario::new(backend);
     scenario.configure("http://billing.example.org/api", "");
     let result = scenario.apply(&[]);
     assert_eq!(result.code, 2, "{}", result.stderr);

@@ -1,26 +1,37 @@
 //! The clinic database through the real binary: `db init`, `db seed` and
-//! `users` on fresh temporary databases, and the bad inputs they refuse.
+//! `users` on fresh temporary databases of each backend, and the bad inputs
+//! they refuse. The tests about a SQLite file (its journal, locks, a path
+//! that is not a database) run on SQLite only.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use assert_cmd::assert::OutputAssertExt;
-use rusqlite::Connection;
+use common::db::TestDb;
+use common::{Backend, on_both_backends};
 use tempfile::TempDir;
 
 const NOW: &str = "2026-12-01T09:00:00Z";
 
-/// A temporary directory with one clinic database in it.
+/// A temporary directory and one clinic database, not created yet.
 struct Clinic {
     dir: TempDir,
-    db: PathBuf,
+    db: TestDb,
 }
 
 impl Clinic {
-    fn new() -> Clinic {
+    fn new(backend: Backend) -> Clinic {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("clinic.db");
+        let db = TestDb::create(backend, dir.path());
         Clinic { dir, db }
+    }
+
+    /// The SQLite file, for the tests about SQLite.
+    fn file(&self) -> PathBuf {
+        assert_eq!(self.db.backend(), Backend::Sqlite);
+        PathBuf::from(self.db.url())
     }
 
     fn other(&self, name: &str) -> PathBuf {
@@ -32,7 +43,7 @@ impl Clinic {
         command
             .args(args)
             .current_dir(self.dir.path())
-            .env("HANDOVER_DB", &self.db)
+            .env("HANDOVER_DB", self.db.url())
             .env("HANDOVER_NOW", NOW)
             .env("HANDOVER_BUSY_TIMEOUT_MS", "200")
             .env_remove("HANDOVER_ADMIN_PASSWORD")
@@ -57,12 +68,8 @@ impl Clinic {
         output
     }
 
-    fn conn(&self) -> Connection {
-        Connection::open(&self.db).unwrap()
-    }
-
     fn count(&self, sql: &str) -> i64 {
-        self.conn().query_row(sql, [], |row| row.get(0)).unwrap()
+        self.db.int(sql, &[])
     }
 }
 
@@ -74,18 +81,31 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn schema(path: &Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let mut statement = conn
-        .prepare("SELECT coalesce(sql, name) FROM sqlite_master ORDER BY name")
-        .unwrap();
-    let rows = statement.query_map([], |row| row.get(0)).unwrap();
-    rows.map(Result::unwrap).collect()
+/// The tables with their columns, and the indexes, by name.
+fn schema(db: &TestDb) -> Vec<String> {
+    let mut lines: Vec<String> = db
+        .tables()
+        .into_iter()
+        .map(|table| format!("table {table} ({})", db.columns(&table).join(", ")))
+        .collect();
+    let indexes = match db.backend() {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+        Backend::Postgres => {
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema()"
+        }
+    };
+    let mut names: Vec<String> = db
+        .query(indexes, &[])
+        .into_iter()
+        .map(|row| format!("index {}", row[0]))
+        .collect();
+    names.sort();
+    lines.extend(names);
+    lines
 }
 
 /// Every row of every EMR table, as text, except the salted password hash.
-fn dump(path: &Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
+fn dump(db: &TestDb) -> Vec<String> {
     let tables = [
         (
             "users",
@@ -102,24 +122,17 @@ fn dump(path: &Path) -> Vec<String> {
     let mut lines = Vec::new();
     for (table, columns) in tables {
         let sql = format!("SELECT {columns} FROM {table} ORDER BY 1, 2");
-        let mut statement = conn.prepare(&sql).unwrap();
-        let width = statement.column_count();
-        let rows = statement
-            .query_map([], |row| {
-                let cells: Vec<String> = (0..width)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect();
-                Ok(format!("{table}: {}", cells.join(" | ")))
-            })
-            .unwrap();
-        lines.extend(rows.map(Result::unwrap));
+        for row in db.query(&sql, &[]) {
+            let cells: Vec<String> = row.iter().map(ToString::to_string).collect();
+            lines.push(format!("{table}: {}", cells.join(" | ")));
+        }
     }
     lines
 }
 
-#[test]
-fn init_twice_is_harmless() {
-    let clinic = Clinic::new();
+on_both_backends!(init_twice_is_harmless);
+fn init_twice_is_harmless(backend: Backend) {
+    let clinic = Clinic::new(backend);
     let first = clinic.run(&["db", "init"]);
     first.clone().assert().success();
     assert!(stdout(&first).contains("initialised"), "{}", stdout(&first));
@@ -143,36 +156,32 @@ fn init_twice_is_harmless() {
         assert!(
             before
                 .iter()
-                .any(|sql| sql.contains(&format!("CREATE TABLE {table}")))
+                .any(|line| line.starts_with(&format!("table {table} (")))
         );
     }
-    assert!(
-        before
-            .iter()
-            .any(|sql| sql.contains("appointments_by_practitioner"))
-    );
+    assert!(before.contains(&"index appointments_by_practitioner".to_string()));
 }
 
+/// SQLite only: its journal mode.
 #[test]
 fn init_uses_the_write_ahead_log() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     clinic.init();
-    let mode: String = clinic
-        .conn()
-        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
+    let mode = clinic.db.text("PRAGMA journal_mode", &[]);
+    assert_eq!(mode.as_deref(), Some("wal"));
 }
 
-#[test]
-fn contract_check_names_a_dropped_column_and_changes_nothing() {
-    let clinic = Clinic::new();
+on_both_backends!(contract_check_names_a_dropped_column_and_changes_nothing);
+fn contract_check_names_a_dropped_column_and_changes_nothing(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.init();
     clinic
-        .conn()
-        .execute_batch("ALTER TABLE inbox_messages DROP COLUMN snoozed_until")
-        .unwrap();
-    let bytes = std::fs::read(&clinic.db).unwrap();
+        .db
+        .batch("ALTER TABLE inbox_messages DROP COLUMN snoozed_until");
+    let before = schema(&clinic.db);
+    // On SQLite, not one byte of the file changes.
+    clinic.db.close();
+    let bytes = (backend == Backend::Sqlite).then(|| std::fs::read(clinic.file()).unwrap());
 
     let output = clinic.run(&["db", "init"]);
     output.clone().assert().code(1);
@@ -181,20 +190,22 @@ fn contract_check_names_a_dropped_column_and_changes_nothing() {
         "{}",
         stderr(&output)
     );
-    assert_eq!(std::fs::read(&clinic.db).unwrap(), bytes);
+    assert_eq!(schema(&clinic.db), before);
+    if let Some(bytes) = bytes {
+        assert_eq!(std::fs::read(clinic.file()).unwrap(), bytes);
+    }
 
     let users = clinic.run(&["users"]);
     users.clone().assert().code(1);
     assert!(stderr(&users).contains("`inbox_messages.snoozed_until`"));
 }
 
-#[test]
-fn contract_check_names_missing_tables_and_columns_of_a_hand_made_database() {
-    let clinic = Clinic::new();
+on_both_backends!(contract_check_names_missing_tables_and_columns_of_a_hand_made_database);
+fn contract_check_names_missing_tables_and_columns_of_a_hand_made_database(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic
-        .conn()
-        .execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT)")
-        .unwrap();
+        .db
+        .batch("CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT)");
     let before = schema(&clinic.db);
 
     let output = clinic.run(&["db", "init"]);
@@ -205,48 +216,39 @@ fn contract_check_names_missing_tables_and_columns_of_a_hand_made_database() {
     assert_eq!(schema(&clinic.db), before);
 }
 
-#[test]
-fn migrations_run_once() {
-    let clinic = Clinic::new();
+on_both_backends!(migrations_run_once);
+fn migrations_run_once(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.init();
     let recorded = "SELECT count(*) FROM handover_migrations";
-    assert_eq!(
-        clinic.count(recorded),
-        handover::store::sqlite::SUPPORTED_VERSION
-    );
+    let supported = match backend {
+        Backend::Sqlite => handover::store::sqlite::SUPPORTED_VERSION,
+        Backend::Postgres => handover::store::postgres::SUPPORTED_VERSION,
+    };
+    assert_eq!(clinic.count(recorded), supported);
 
     clinic
         .command(&["db", "init"])
         .env("HANDOVER_NOW", "2027-01-01T00:00:00Z")
         .assert()
         .success();
-    assert_eq!(
-        clinic.count(recorded),
-        handover::store::sqlite::SUPPORTED_VERSION
+    assert_eq!(clinic.count(recorded), supported);
+    let applied_at = clinic.db.text(
+        "SELECT applied_at FROM handover_migrations WHERE version = 1",
+        &[],
     );
-    let applied_at: String = clinic
-        .conn()
-        .query_row(
-            "SELECT applied_at FROM handover_migrations WHERE version = 1",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(applied_at, NOW);
+    assert_eq!(applied_at.as_deref(), Some(NOW));
     assert_eq!(clinic.count("SELECT count(*) FROM handover_runs"), 0);
 }
 
-#[test]
-fn a_database_migrated_by_a_newer_handover_is_refused() {
-    let clinic = Clinic::new();
+on_both_backends!(a_database_migrated_by_a_newer_handover_is_refused);
+fn a_database_migrated_by_a_newer_handover_is_refused(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.init();
-    clinic
-        .conn()
-        .execute(
-            "INSERT INTO handover_migrations (version, name, applied_at) VALUES (99, 'future', ?1)",
-            [NOW],
-        )
-        .unwrap();
+    clinic.db.execute(
+        "INSERT INTO handover_migrations (version, name, applied_at) VALUES (99, 'future', ?1)",
+        &[NOW.into()],
+    );
     for args in [&["db", "init"][..], &["users"][..]] {
         let output = clinic.run(args);
         output.clone().assert().code(1);
@@ -259,8 +261,8 @@ fn a_database_migrated_by_a_newer_handover_is_refused() {
     }
 }
 
-#[test]
-fn seeding_is_deterministic() {
+on_both_backends!(seeding_is_deterministic);
+fn seeding_is_deterministic(backend: Backend) {
     let sizes = [
         "--appointments",
         "300",
@@ -271,11 +273,11 @@ fn seeding_is_deterministic() {
         "--claims",
         "50",
     ];
-    let first = Clinic::new();
+    let first = Clinic::new(backend);
     first.seed(&[&sizes[..], &["--seed", "7"]].concat());
-    let second = Clinic::new();
+    let second = Clinic::new(backend);
     second.seed(&[&sizes[..], &["--seed", "7"]].concat());
-    let third = Clinic::new();
+    let third = Clinic::new(backend);
     third.seed(&[&sizes[..], &["--seed", "8"]].concat());
 
     let rows = dump(&first.db);
@@ -284,9 +286,9 @@ fn seeding_is_deterministic() {
     assert_ne!(rows, dump(&third.db));
 }
 
-#[test]
-fn seeding_yields_every_kind_of_item_the_review_needs() {
-    let clinic = Clinic::new();
+on_both_backends!(seeding_yields_every_kind_of_item_the_review_needs);
+fn seeding_yields_every_kind_of_item_the_review_needs(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.seed(&[]);
     let jsmith = "(SELECT id FROM users WHERE username = 'jsmith')";
     let checks = [
@@ -295,14 +297,14 @@ fn seeding_yields_every_kind_of_item_the_review_needs() {
         format!("SELECT count(*) FROM qnaires q JOIN appointments a ON a.id = q.appointment_id WHERE q.kind = 'appointment' AND q.status IN ('scheduled', 'sent') AND a.status = 'booked' AND a.starts_at > '{NOW}' AND a.practitioner_id = {jsmith}"),
         format!("SELECT count(*) FROM qnaires WHERE practitioner_id = {jsmith} AND kind = 'recurring' AND status = 'scheduled'"),
         format!("SELECT count(*) FROM qnaires WHERE practitioner_id = {jsmith} AND kind = 'sent' AND status = 'sent'"),
-        format!("SELECT count(*) FROM inbox_messages WHERE owner_id = {jsmith} AND archived = 0 AND snoozed_until IS NOT NULL"),
-        "SELECT count(*) FROM inbox_messages WHERE archived = 1".to_string(),
-        "SELECT count(*) FROM inbox_messages m JOIN users u ON u.id = m.owner_id WHERE u.role = 'staff' AND m.archived = 0".to_string(),
-        "SELECT count(*) FROM lab_integrations l JOIN users u ON u.id = l.user_id WHERE u.username = 'mlopez' AND l.is_main = 1".to_string(),
-        format!("SELECT count(*) FROM lab_integrations WHERE user_id = {jsmith} AND is_main = 0"),
-        "SELECT count(*) FROM billing_links l JOIN users u ON u.id = l.user_id WHERE u.username IN ('jsmith', 'apatel') AND l.system = 'mdbilling' AND l.connected = 1 AND u.province = 'ON'".to_string(),
+        format!("SELECT count(*) FROM inbox_messages WHERE owner_id = {jsmith} AND archived = false AND snoozed_until IS NOT NULL"),
+        "SELECT count(*) FROM inbox_messages WHERE archived = true".to_string(),
+        "SELECT count(*) FROM inbox_messages m JOIN users u ON u.id = m.owner_id WHERE u.role = 'staff' AND m.archived = false".to_string(),
+        "SELECT count(*) FROM lab_integrations l JOIN users u ON u.id = l.user_id WHERE u.username = 'mlopez' AND l.is_main = true".to_string(),
+        format!("SELECT count(*) FROM lab_integrations WHERE user_id = {jsmith} AND is_main = false"),
+        "SELECT count(*) FROM billing_links l JOIN users u ON u.id = l.user_id WHERE u.username IN ('jsmith', 'apatel') AND l.system = 'mdbilling' AND l.connected = true AND u.province = 'ON'".to_string(),
         format!("SELECT count(*) FROM billing_claims WHERE practitioner_id = {jsmith} AND status IN ('draft', 'ready', 'rejected')"),
-        "SELECT count(*) FROM users u JOIN users b ON b.id = u.deactivated_by WHERE u.username = 'hformer' AND u.active = 0 AND b.username = 'admin'".to_string(),
+        "SELECT count(*) FROM users u JOIN users b ON b.id = u.deactivated_by WHERE u.username = 'hformer' AND u.active = false AND b.username = 'admin'".to_string(),
         "SELECT count(*) FROM user_permissions p JOIN users u ON u.id = p.user_id WHERE u.username = 'admin' AND p.permission = 'edit_other_users'".to_string(),
         "SELECT count(*) FROM users WHERE username = 'admin' AND password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%'".to_string(),
     ];
@@ -316,7 +318,7 @@ fn seeding_yields_every_kind_of_item_the_review_needs() {
     assert_eq!(clinic.count("SELECT count(*) FROM appointments"), 2000);
     assert_eq!(clinic.count("SELECT count(*) FROM inbox_messages"), 2000);
     assert_eq!(
-        clinic.count("SELECT count(*) FROM lab_integrations WHERE is_main = 1"),
+        clinic.count("SELECT count(*) FROM lab_integrations WHERE is_main = true"),
         1
     );
     let usernames = clinic.count(
@@ -326,9 +328,9 @@ fn seeding_yields_every_kind_of_item_the_review_needs() {
     assert_eq!(usernames, 13);
 }
 
-#[test]
-fn seeding_generates_and_prints_an_admin_password_once() {
-    let clinic = Clinic::new();
+on_both_backends!(seeding_generates_and_prints_an_admin_password_once);
+fn seeding_generates_and_prints_an_admin_password_once(backend: Backend) {
+    let clinic = Clinic::new(backend);
     let output = clinic.run(&["db", "seed", "--appointments", "10", "--messages", "10"]);
     output.clone().assert().success();
     let text = stdout(&output);
@@ -337,21 +339,20 @@ fn seeding_generates_and_prints_an_admin_password_once() {
         .find_map(|line| line.strip_prefix("password of `admin` (shown once): "))
         .expect("a generated password")
         .to_string();
-    let hash: String = clinic
-        .conn()
-        .query_row(
+    let hash = clinic
+        .db
+        .text(
             "SELECT password_hash FROM users WHERE username = 'admin'",
-            [],
-            |row| row.get(0),
+            &[],
         )
         .unwrap();
     assert!(handover::password::verify_password(&password, &hash));
     assert!(!stderr(&output).contains(&password));
 }
 
-#[test]
-fn seeding_refuses_a_database_with_users() {
-    let clinic = Clinic::new();
+on_both_backends!(seeding_refuses_a_database_with_users);
+fn seeding_refuses_a_database_with_users(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.seed(&["--appointments", "10"]);
     let before = dump(&clinic.db);
     let output = clinic.run(&["db", "seed", "--admin-password", "x"]);
@@ -360,9 +361,9 @@ fn seeding_refuses_a_database_with_users() {
     assert_eq!(dump(&clinic.db), before);
 }
 
-#[test]
-fn users_lists_active_and_deactivated_apart() {
-    let clinic = Clinic::new();
+on_both_backends!(users_lists_active_and_deactivated_apart);
+fn users_lists_active_and_deactivated_apart(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.seed(&[
         "--practitioners",
         "2",
@@ -406,9 +407,10 @@ fn users_lists_active_and_deactivated_apart() {
     );
 }
 
+/// SQLite only, as are the next four: a file path, a file, its locks.
 #[test]
 fn a_path_in_a_missing_directory_is_refused() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     let db = clinic.other("nowhere/clinic.db");
     let output = clinic
         .command(&["db", "init"])
@@ -426,18 +428,18 @@ fn a_path_in_a_missing_directory_is_refused() {
 
 #[test]
 fn a_missing_file_is_not_created_by_a_reading_command() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     let output = clinic.run(&["users"]);
     output.clone().assert().code(1);
     assert!(stderr(&output).contains("no such file"));
     assert!(stderr(&output).contains("hint: run `handover db init` first"));
-    assert!(!clinic.db.exists());
+    assert!(!clinic.file().exists());
 }
 
 #[test]
 fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
-    let clinic = Clinic::new();
-    std::fs::write(&clinic.db, "name,role\njsmith,practitioner\n").unwrap();
+    let clinic = Clinic::new(Backend::Sqlite);
+    std::fs::write(clinic.file(), "name,role\njsmith,practitioner\n").unwrap();
     for args in [&["db", "init"][..], &["db", "seed"][..], &["users"][..]] {
         let output = clinic.run(args);
         output.clone().assert().code(1);
@@ -448,7 +450,7 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
         );
     }
     assert_eq!(
-        std::fs::read_to_string(&clinic.db).unwrap(),
+        std::fs::read_to_string(clinic.file()).unwrap(),
         "name,role\njsmith,practitioner\n"
     );
 }
@@ -457,10 +459,10 @@ fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
 /// through `sqlite://PATH?mode=ro`, which SQLite honours for everyone.
 #[test]
 fn a_read_only_database_asked_to_change_is_refused() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     clinic.init();
     let before = dump(&clinic.db);
-    let url = format!("sqlite://{}?mode=ro", clinic.db.display());
+    let url = format!("sqlite://{}?mode=ro", clinic.file().display());
     let output = clinic
         .command(&["db", "seed", "--admin-password", "x"])
         .env("HANDOVER_DB", &url)
@@ -483,9 +485,9 @@ fn a_read_only_database_asked_to_change_is_refused() {
 
 #[test]
 fn a_database_locked_beyond_the_timeout_is_refused() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     clinic.init();
-    let mut holder = clinic.conn();
+    let mut holder = rusqlite::Connection::open(clinic.file()).unwrap();
     let lock = holder
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .unwrap();
@@ -504,7 +506,7 @@ fn a_database_locked_beyond_the_timeout_is_refused() {
 
 #[test]
 fn an_unknown_url_scheme_is_invalid_input() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     let output = clinic
         .command(&["users"])
         .env("HANDOVER_DB", "mysql://clinic")
@@ -516,7 +518,7 @@ fn an_unknown_url_scheme_is_invalid_input() {
 
 #[test]
 fn an_unreachable_postgres_server_fails_without_showing_the_password() {
-    let clinic = Clinic::new();
+    let clinic = Clinic::new(Backend::Sqlite);
     let url = "postgres://hr:hunter2@127.0.0.1:1/clinic";
     let output = clinic
         .command(&["users"])
@@ -535,9 +537,9 @@ fn an_unreachable_postgres_server_fails_without_showing_the_password() {
     assert!(!stderr.contains("hunter2"), "{stderr}");
 }
 
-#[test]
-fn absurd_or_negative_seed_sizes_are_invalid_and_change_nothing() {
-    let clinic = Clinic::new();
+on_both_backends!(absurd_or_negative_seed_sizes_are_invalid_and_change_nothing);
+fn absurd_or_negative_seed_sizes_are_invalid_and_change_nothing(backend: Backend) {
+    let clinic = Clinic::new(backend);
     for args in [
         &["db", "seed", "--appointments", "50000001"][..],
         &["db", "seed", "--practitioners", "100001"][..],
@@ -546,5 +548,8 @@ fn absurd_or_negative_seed_sizes_are_invalid_and_change_nothing() {
     ] {
         clinic.run(args).assert().code(2);
     }
-    assert!(!clinic.db.exists());
+    match backend {
+        Backend::Sqlite => assert!(!clinic.file().exists()),
+        Backend::Postgres => assert_eq!(clinic.db.tables(), Vec::<String>::new()),
+    }
 }

@@ -6,12 +6,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::clinic::Clinic;
 use common::invariants;
-use common::{NOW, handover, root, run};
+use common::{Backend, NOW, on_both_backends, root, run};
 
 #[cfg(not(feature = "failpoints"))]
 #[test]
@@ -19,9 +19,10 @@ fn crash_tests_need_the_failpoints_feature() {
     panic!("the crash tests need failpoints: run `cargo nextest run --features failpoints`");
 }
 
-/// A seeded clinic in `dir`, with the example plans beside it.
-fn seeded(dir: &Path, appointments: u32) -> PathBuf {
-    let seed = run(handover(dir).args([
+/// A seeded clinic, with the example plans beside it.
+fn seeded(backend: Backend, appointments: u32) -> Clinic {
+    let clinic = Clinic::empty(backend);
+    let seed = run(clinic.handover().args([
         "db",
         "seed",
         "--admin-password",
@@ -32,20 +33,21 @@ fn seeded(dir: &Path, appointments: u32) -> PathBuf {
         &appointments.to_string(),
     ]));
     assert_eq!(seed.code, 0, "{}", seed.stderr);
-    dir.join("clinic.db")
+    clinic
 }
 
-/// `handover apply jobs` as a child process, with extra environment.
-fn apply_child(dir: &Path, env: &[(&str, &str)]) -> Child {
+/// `handover apply jobs` on the clinic as a child process, with extra
+/// environment.
+fn apply_child(clinic: &Clinic, env: &[(&str, &str)]) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_handover"));
     command
-        .current_dir(dir)
+        .current_dir(clinic.path())
         .args(["apply"])
         .arg(root().join("jobs"))
         .args(["--operator", "admin", "--yes", "-q"])
         .env("HANDOVER_PASSWORD", "admin-password")
         .env("HANDOVER_NOW", NOW)
-        .env_remove("HANDOVER_DB")
+        .env("HANDOVER_DB", clinic.url())
         .env_remove("FAILPOINTS")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -64,35 +66,26 @@ fn finish(child: Child) -> (i32, String) {
     )
 }
 
-fn emr_dump(db: &Path) -> String {
-    common::clinic::dump_of(&rusqlite::Connection::open(db).unwrap())
-}
-
 /// A seeded clinic to copy from, and the state an uninterrupted run leaves
 /// on a copy of it: the reference for every crash.
-fn pristine(appointments: u32) -> (tempfile::TempDir, String, Duration) {
-    let dir = tempfile::tempdir().unwrap();
-    seeded(dir.path(), appointments);
-    let copy = copy_of(dir.path());
+fn pristine(backend: Backend, appointments: u32) -> (Clinic, String, Duration) {
+    let source = seeded(backend, appointments);
+    let copy = source.copy();
     let started = Instant::now();
-    let (code, stderr) = finish(apply_child(copy.path(), &[]));
+    let (code, stderr) = finish(apply_child(&copy, &[]));
     let took = started.elapsed();
     assert_eq!(code, 3, "two example plans are blocked by design: {stderr}");
-    let expected = emr_dump(&copy.path().join("clinic.db"));
-    (dir, expected, took)
+    let expected = copy.emr_dump();
+    (source, expected, took)
 }
 
-/// A new directory holding a copy of the clinic in `from`.
-fn copy_of(from: &Path) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(from.join("clinic.db"), dir.path().join("clinic.db")).unwrap();
-    dir
-}
-
+on_both_backends!(
+    #[cfg(feature = "failpoints")]
+    a_crash_at_any_step_boundary_or_mid_step_recovers_exactly
+);
 #[cfg(feature = "failpoints")]
-#[test]
-fn a_crash_at_any_step_boundary_or_mid_step_recovers_exactly() {
-    let (source, expected, _) = pristine(400);
+fn a_crash_at_any_step_boundary_or_mid_step_recovers_exactly(backend: Backend) {
+    let (source, expected, _) = pristine(backend, 400);
     let steps = [
         "appointments",
         "recurring-qnaires",
@@ -103,48 +96,52 @@ fn a_crash_at_any_step_boundary_or_mid_step_recovers_exactly() {
     ];
     for step in steps {
         for position in ["before", "during", "after"] {
-            let dir = copy_of(source.path());
-            let db = dir.path().join("clinic.db");
-            let before = invariants::before(&rusqlite::Connection::open(&db).unwrap());
+            let clinic = source.copy();
+            let before = invariants::before(&clinic.db);
             let point = format!("apply::{step}::{position}=return");
-            let (code, _) = finish(apply_child(dir.path(), &[("FAILPOINTS", &point)]));
+            let (code, _) = finish(apply_child(&clinic, &[("FAILPOINTS", &point)]));
             assert_eq!(code, -1, "{point}: the process was killed by abort");
-            let conn = rusqlite::Connection::open(&db).unwrap();
-            invariants::always(&conn, &before);
-            let (code, stderr) = finish(apply_child(dir.path(), &[]));
+            clinic.db.settle();
+            invariants::always(&clinic.db, &before);
+            let (code, stderr) = finish(apply_child(&clinic, &[]));
             assert_eq!(code, 3, "{point}: rerun: {stderr}");
             assert_eq!(
-                emr_dump(&db),
+                clinic.emr_dump(),
                 expected,
                 "{point}: the rerun differs from a clean run"
             );
-            invariants::always(&conn, &before);
-            let verify = run(handover(dir.path()).args(["audit", "verify"]));
+            invariants::always(&clinic.db, &before);
+            let verify = run(clinic.handover().args(["audit", "verify"]));
             assert_eq!(verify.code, 0, "{point}: {}", verify.stderr);
         }
     }
 }
 
+on_both_backends!(
+    #[cfg(feature = "failpoints")]
+    a_plan_edited_after_its_run_began_is_refused
+);
 #[cfg(feature = "failpoints")]
-#[test]
-fn a_plan_edited_after_its_run_began_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    seeded(dir.path(), 200);
-    let jobs = dir.path().join("jobs");
+fn a_plan_edited_after_its_run_began_is_refused(backend: Backend) {
+    let clinic = seeded(backend, 200);
+    let jobs = clinic.path().join("jobs");
     std::fs::create_dir(&jobs).unwrap();
     let plan = std::fs::read_to_string(root().join("jobs/03-rnguyen-cancel.yaml")).unwrap();
     std::fs::write(jobs.join("plan.yaml"), &plan).unwrap();
-    let crash = run(handover(dir.path())
+    let crash = run(clinic
+        .handover()
         .args(["apply", "jobs", "--operator", "admin", "--yes"])
         .env("HANDOVER_PASSWORD", "admin-password")
         .env("FAILPOINTS", "apply::inbox::before=return"));
     assert_ne!(crash.code, 0);
+    clinic.db.settle();
     std::fs::write(
         jobs.join("plan.yaml"),
         plan.replace("Locum contract ended", "Changed my mind"),
     )
     .unwrap();
-    let rerun = run(handover(dir.path())
+    let rerun = run(clinic
+        .handover()
         .args(["apply", "jobs", "--operator", "admin", "--yes"])
         .env("HANDOVER_PASSWORD", "admin-password"));
     assert_eq!(rerun.code, 3, "{}", rerun.stderr);
@@ -155,64 +152,67 @@ fn a_plan_edited_after_its_run_began_is_refused() {
     );
 }
 
+on_both_backends!(
+    #[cfg(feature = "failpoints")]
+    two_runners_started_together_one_works_the_other_exits_busy
+);
 #[cfg(feature = "failpoints")]
-#[test]
-fn two_runners_started_together_one_works_the_other_exits_busy() {
-    let dir = tempfile::tempdir().unwrap();
-    seeded(dir.path(), 200);
+fn two_runners_started_together_one_works_the_other_exits_busy(backend: Backend) {
+    let clinic = seeded(backend, 200);
     let slow = [("FAILPOINTS", "apply::appointments::before=sleep(1500)")];
-    let first = apply_child(dir.path(), &slow);
-    let second = apply_child(dir.path(), &slow);
+    let first = apply_child(&clinic, &slow);
+    let second = apply_child(&clinic, &slow);
     let ((a, a_err), (b, b_err)) = (finish(first), finish(second));
     let mut codes = [a, b];
     codes.sort();
     assert_eq!(
         codes,
         [3, 6],
-        "exactly one works (3: two examples are blocked), one is busy"
+        "exactly one works (3: two examples are blocked), one is busy: {a_err} {b_err}"
     );
     let busy = if a == 6 { a_err } else { b_err };
     assert!(busy.contains("another runner holds"), "{busy}");
     assert!(busy.contains(" since "), "{busy}");
 }
 
+on_both_backends!(
+    #[cfg(feature = "failpoints")]
+    a_killed_runner_leaves_no_lock_behind
+);
 #[cfg(feature = "failpoints")]
-#[test]
-fn a_killed_runner_leaves_no_lock_behind() {
-    let dir = tempfile::tempdir().unwrap();
-    seeded(dir.path(), 200);
+fn a_killed_runner_leaves_no_lock_behind(backend: Backend) {
+    let clinic = seeded(backend, 200);
     let mut holder = apply_child(
-        dir.path(),
+        &clinic,
         &[("FAILPOINTS", "apply::appointments::before=sleep(20000)")],
     );
-    std::thread::sleep(Duration::from_millis(700));
-    let busy = finish(apply_child(dir.path(), &[]));
+    std::thread::sleep(Duration::from_millis(1000));
+    let busy = finish(apply_child(&clinic, &[]));
     assert_eq!(busy.0, 6, "the holder is alive: {}", busy.1);
     holder.kill().unwrap();
     holder.wait().unwrap();
     let started = Instant::now();
-    let (code, stderr) = finish(apply_child(dir.path(), &[]));
+    let (code, stderr) = finish(apply_child(&clinic, &[]));
     assert_eq!(code, 3, "the next run proceeds: {stderr}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+on_both_backends!(random_kills_during_a_batch_never_lose_or_double_anything);
 /// SIGKILLs the real binary at random moments of a batch, at least 50 times
 /// in all; each chain of reruns must end like an uninterrupted run, with a
 /// sound database after every kill.
-#[test]
-fn random_kills_during_a_batch_never_lose_or_double_anything() {
-    let (source, expected, took) = pristine(4000);
+fn random_kills_during_a_batch_never_lose_or_double_anything(backend: Backend) {
+    let (source, expected, took) = pristine(backend, 4000);
     let window = took.as_millis() as u64 + 1;
     let mut random = fastrand::Rng::with_seed(7);
     let mut kills = 0;
     let mut chains = 0;
     while kills < 50 {
         chains += 1;
-        let dir = copy_of(source.path());
-        let copy = dir.path().join("clinic.db");
-        let before = invariants::before(&rusqlite::Connection::open(&copy).unwrap());
+        let clinic = source.copy();
+        let before = invariants::before(&clinic.db);
         loop {
-            let mut child = apply_child(dir.path(), &[]);
+            let mut child = apply_child(&clinic, &[]);
             std::thread::sleep(Duration::from_millis(random.u64(0..window)));
             let killed = child.try_wait().unwrap().is_none();
             if killed {
@@ -220,31 +220,34 @@ fn random_kills_during_a_batch_never_lose_or_double_anything() {
                 kills += 1;
             }
             let (code, stderr) = finish(child);
-            let conn = rusqlite::Connection::open(&copy).unwrap();
-            invariants::always(&conn, &before);
+            clinic.db.settle();
+            invariants::always(&clinic.db, &before);
             if !killed {
                 assert_eq!(code, 3, "a completed run: {stderr}");
                 break;
             }
         }
         assert_eq!(
-            emr_dump(&copy),
+            clinic.emr_dump(),
             expected,
             "chain {chains} ended differently"
         );
-        let verify = run(handover(dir.path()).args(["audit", "verify"]));
+        let verify = run(clinic.handover().args(["audit", "verify"]));
         assert_eq!(verify.code, 0, "chain {chains}: {}", verify.stderr);
     }
     eprintln!("{kills} kills over {chains} chains; a whole run takes {took:?}");
 }
 
+on_both_backends!(
+    #[cfg(feature = "failpoints")]
+    items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation
+);
 /// Items that reach the leaver after the review, in a category the plan
 /// does not place, stop the deactivation: the plan fails (exit 1), the
 /// leaver stays active, and `status` says why.
 #[cfg(feature = "failpoints")]
-#[test]
-fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation() {
-    let clinic = common::clinic::Clinic::new();
+fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation(backend: Backend) {
+    let clinic = Clinic::new(backend);
     clinic.operator("admin", "admin-password");
     let leaver = clinic.user("leaver", "practitioner");
     clinic.user("desk", "staff");
@@ -256,6 +259,7 @@ fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation() {
     let child = Command::new(env!("CARGO_BIN_EXE_handover"))
         .current_dir(clinic.path())
         .args(["apply", "plan.yaml", "--operator", "admin", "--yes"])
+        .env("HANDOVER_DB", clinic.url())
         .env("HANDOVER_PASSWORD", "admin-password")
         .env("HANDOVER_NOW", NOW)
         .env("FAILPOINTS", "apply::labs::before=sleep(1500)")
@@ -269,14 +273,11 @@ fn items_arriving_mid_run_that_the_plan_cannot_place_stop_the_deactivation() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("leaver  failed"), "{stdout}");
-    let active: i64 = clinic
-        .conn
-        .query_row("SELECT active FROM users WHERE id = ?1", [leaver], |row| {
-            row.get(0)
-        })
-        .unwrap();
+    let active = clinic
+        .db
+        .int("SELECT active FROM users WHERE id = ?1", &[leaver.into()]);
     assert_eq!(active, 1, "not deactivated with an unplaced appointment");
-    let status = run(handover(clinic.path()).args(["status", "--format", "json"]));
+    let status = run(clinic.handover().args(["status", "--format", "json"]));
     let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     let error = json["failures"][0]["error"].as_str().unwrap();
     assert!(error.contains("1 appointments"), "{error}");

@@ -1,23 +1,23 @@
 //! The PostgreSQL backend behaves as the SQLite one: the same clinic seeded
 //! into both gives the same users, the same review and, after `apply`, the
-//! same EMR rows. Plus its own guarantees: idempotent `db init`, the
-//! contract check, migrations, one runner at a time, no lock left by a dead
-//! runner, and a review that cannot write.
+//! same EMR rows. Plus what is PostgreSQL's own: a contract check through
+//! `information_schema`, an audit trail kept by a trigger, a review in
+//! read-only sessions, and a password kept out of messages. (Every other
+//! integration test runs on both backends through `on_both_backends!`.)
 //!
-//! The server comes from `HANDOVER_TEST_POSTGRES_URL` (an admin URL, e.g.
-//! `postgres://postgres@127.0.0.1:5432/test`). Unset, each test says it did
-//! not run against PostgreSQL and returns; set but unreachable, it fails.
-//! Each test works in its own fresh database, dropped at the end.
+//! The server comes from `HANDOVER_TEST_POSTGRES_URL` (an admin URL), or
+//! `postgres://postgres@127.0.0.1:5432/test` when unset; unreachable, the
+//! tests fail saying so. Each test works in its own fresh database, dropped
+//! at the end.
 
 mod common;
 
 use std::path::Path;
 
+use common::db::{connect, server, server_root};
 use common::{NOW, handover, root, run};
 use tokio::runtime::Runtime;
-use tokio_postgres::{Client, NoTls};
-
-const SERVER_VAR: &str = "HANDOVER_TEST_POSTGRES_URL";
+use tokio_postgres::Client;
 
 /// A fresh database on the test server, dropped when this goes away.
 struct TestDb {
@@ -28,12 +28,9 @@ struct TestDb {
 }
 
 impl TestDb {
-    /// A new database, or `None` (said aloud) when no server is configured.
-    fn new(test: &str) -> Option<TestDb> {
-        let Ok(server) = std::env::var(SERVER_VAR) else {
-            println!("{test}: not run against PostgreSQL ({SERVER_VAR} is not set)");
-            return None;
-        };
+    /// A new database on the test server; fails when it is unreachable.
+    fn new() -> TestDb {
+        let server = server();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -44,12 +41,12 @@ impl TestDb {
             .block_on(admin.batch_execute(&format!("CREATE DATABASE {name}")))
             .unwrap();
         let url = format!("{}/{name}", server_root(&server));
-        Some(TestDb {
+        TestDb {
             runtime,
             admin,
             name,
             url,
-        })
+        }
     }
 
     /// A session on this test's database.
@@ -82,24 +79,6 @@ impl Drop for TestDb {
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         let _ = self.runtime.block_on(self.admin.batch_execute(&sql));
     }
-}
-
-/// Connects or fails the test loudly: a configured server must be there.
-fn connect(runtime: &Runtime, url: &str) -> Client {
-    let (client, connection) = runtime
-        .block_on(tokio_postgres::connect(url, NoTls))
-        .unwrap_or_else(|err| {
-            panic!("{SERVER_VAR} is set but the PostgreSQL server is unreachable: {err}")
-        });
-    runtime.spawn(connection);
-    client
-}
-
-/// `postgres://user@host:port` of a URL, without its database or options.
-fn server_root(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let authority = rest.split(['/', '?']).next().unwrap();
-    format!("{scheme}://{authority}")
 }
 
 /// The EMR tables, their key, and their columns but `password_hash`.
@@ -270,9 +249,7 @@ fn json(text: &str) -> serde_json::Value {
 
 #[test]
 fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
-    let Some(pg) = TestDb::new("same_as_sqlite") else {
-        return;
-    };
+    let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     seed_both(dir.path(), &pg);
     assert_eq!(
@@ -333,51 +310,8 @@ fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
 }
 
 #[test]
-fn db_init_twice_is_harmless() {
-    let Some(pg) = TestDb::new("db_init_twice") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let first = pg.handover(dir.path(), &["db", "init"]);
-    assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(
-        first.stdout.contains("EMR tables created: 8"),
-        "{}",
-        first.stdout
-    );
-    let second = pg.handover(dir.path(), &["db", "init"]);
-    assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(
-        second.stdout.contains("nothing changed"),
-        "{}",
-        second.stdout
-    );
-    let versions = pg.texts("SELECT version::text FROM handover_migrations ORDER BY version");
-    assert_eq!(versions, ["1", "2"], "each migration recorded once");
-}
-
-#[test]
-fn a_dropped_column_is_named_and_nothing_changes() {
-    let Some(pg) = TestDb::new("dropped_column") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    pg.execute("CREATE TABLE users (id bigint PRIMARY KEY, username text)");
-    let tables = "SELECT table_name::text FROM information_schema.tables
-                  WHERE table_schema = current_schema() ORDER BY 1";
-    let before = pg.texts(tables);
-    let init = pg.handover(dir.path(), &["db", "init"]);
-    assert_eq!(init.code, 1, "{}", init.stderr);
-    assert!(init.stderr.contains("`users.full_name`"), "{}", init.stderr);
-    assert!(init.stderr.contains("`appointments`"), "{}", init.stderr);
-    assert_eq!(pg.texts(tables), before, "nothing created");
-}
-
-#[test]
 fn a_column_dropped_later_stops_every_command_by_name() {
-    let Some(pg) = TestDb::new("column_dropped_later") else {
-        return;
-    };
+    let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(pg.handover(dir.path(), &["db", "init"]).code, 0);
     pg.execute("ALTER TABLE qnaires DROP COLUMN kind");
@@ -391,27 +325,8 @@ fn a_column_dropped_later_stops_every_command_by_name() {
 }
 
 #[test]
-fn a_database_migrated_by_a_newer_release_is_refused() {
-    let Some(pg) = TestDb::new("newer_version") else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    assert_eq!(pg.handover(dir.path(), &["db", "init"]).code, 0);
-    pg.execute(
-        "INSERT INTO handover_migrations (version, name, applied_at)
-         VALUES (99, 'from the future', now())",
-    );
-    let init = pg.handover(dir.path(), &["db", "init"]);
-    assert_eq!(init.code, 1, "{}", init.stderr);
-    assert!(init.stderr.contains("newer handover"), "{}", init.stderr);
-    assert!(init.stderr.contains("schema version 99"), "{}", init.stderr);
-}
-
-#[test]
 fn the_audit_trail_refuses_updates_and_deletes() {
-    let Some(pg) = TestDb::new("audit_append_only") else {
-        return;
-    };
+    let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(pg.handover(dir.path(), &["db", "init"]).code, 0);
     pg.execute(
@@ -433,9 +348,7 @@ fn the_audit_trail_refuses_updates_and_deletes() {
 
 #[test]
 fn the_review_reads_in_a_read_only_session_and_changes_nothing() {
-    let Some(pg) = TestDb::new("review_read_only") else {
-        return;
-    };
+    let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let seed = pg.handover(dir.path(), SEED);
     assert_eq!(seed.code, 0, "{}", seed.stderr);
@@ -459,9 +372,7 @@ fn the_review_reads_in_a_read_only_session_and_changes_nothing() {
 
 #[test]
 fn an_unreachable_database_on_the_server_is_named_without_its_password() {
-    let Some(pg) = TestDb::new("missing_database") else {
-        return;
-    };
+    let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("{}_missing", pg.url);
     let with_password = url.replacen('@', ":hunter2@", 1);
@@ -477,87 +388,44 @@ fn an_unreachable_database_on_the_server_is_named_without_its_password() {
     assert!(!output.stderr.contains("hunter2"), "{}", output.stderr);
 }
 
-/// One runner at a time, with slow runners made by failpoints.
-#[cfg(feature = "failpoints")]
-mod runners {
-    use std::path::Path;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
+/// The shared test helpers read both backends alike: the same clinic built
+/// row by row, after the same apply, dumps to the same text byte for byte
+/// (times as UTC text, flags as 0/1, ids as integers), so the tests run on
+/// both can share their assertions.
+#[test]
+fn the_test_clinic_dumps_alike_on_both_backends() {
+    use common::Backend;
+    use common::clinic::{Clinic, FUTURE, PAST};
 
-    use super::{NOW, SEED, TestDb, root};
-
-    /// `handover apply jobs` on `url` as a child process, with extra environment.
-    fn apply_child(dir: &Path, url: &str, env: &[(&str, &str)]) -> Child {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_handover"));
-        command
-            .current_dir(dir)
-            .args(["--db", url, "apply"])
-            .arg(root().join("jobs"))
-            .args(["--operator", "admin", "--yes", "-q"])
-            .env("HANDOVER_PASSWORD", "admin-password")
-            .env("HANDOVER_NOW", NOW)
-            .env_remove("HANDOVER_DB")
-            .env_remove("FAILPOINTS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        command.spawn().expect("handover starts")
-    }
-
-    fn finish(child: Child) -> (i32, String) {
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    }
-
-    #[test]
-    fn two_runners_at_once_one_works_the_other_exits_busy() {
-        let Some(pg) = TestDb::new("two_runners") else {
-            return;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(pg.handover(dir.path(), SEED).code, 0);
-        let slow = [("FAILPOINTS", "apply::appointments::before=sleep(1500)")];
-        let first = apply_child(dir.path(), &pg.url, &slow);
-        let second = apply_child(dir.path(), &pg.url, &slow);
-        let ((a, a_err), (b, b_err)) = (finish(first), finish(second));
-        let mut codes = [a, b];
-        codes.sort();
-        assert_eq!(
-            codes,
-            [3, 6],
-            "one works (two examples blocked), one busy: {a_err} {b_err}"
+    let hash = handover::password::hash_password("admin-password").unwrap();
+    let dumps = [Backend::Sqlite, Backend::Postgres].map(|backend| {
+        let clinic = Clinic::new(backend);
+        let admin = clinic.user("admin", "staff");
+        clinic.grant(admin, "edit_other_users");
+        clinic.db.execute(
+            "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+            &[hash.as_str().into(), admin.into()],
         );
-        let busy = if a == 6 { a_err } else { b_err };
-        assert!(busy.contains("another runner holds"), "{busy}");
-        assert!(!busy.contains("hunter2"));
-    }
-
-    #[test]
-    fn a_killed_runner_leaves_no_lock_behind() {
-        let Some(pg) = TestDb::new("killed_runner") else {
-            return;
-        };
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(pg.handover(dir.path(), SEED).code, 0);
-        let mut holder = apply_child(
-            dir.path(),
-            &pg.url,
-            &[("FAILPOINTS", "apply::appointments::before=sleep(20000)")],
+        let leaver = clinic.user("leaver", "practitioner");
+        let doc = clinic.user("doc", "practitioner");
+        let future = clinic.appointment(leaver, FUTURE, "booked");
+        clinic.appointment(leaver, PAST, "completed");
+        clinic.qnaire(leaver, "appointment", Some(future), "scheduled");
+        clinic.qnaire(leaver, "recurring", None, "scheduled");
+        clinic.message(leaver, "Snoozed", true, false);
+        clinic.message(leaver, "Archived", false, true);
+        clinic.lab("North Labs", leaver, false);
+        clinic.claim(leaver, "paid");
+        clinic.deactivate(doc);
+        clinic.user("doc2", "practitioner");
+        clinic.plan(
+            "plan.yaml",
+            "version: 1\nuser: leaver\ndefault_to: doc2\ninbox: { discard: true }\n",
         );
-        std::thread::sleep(Duration::from_millis(1000));
-        let busy = finish(apply_child(dir.path(), &pg.url, &[]));
-        assert_eq!(busy.0, 6, "the holder is alive: {}", busy.1);
-        holder.kill().unwrap();
-        holder.wait().unwrap();
-        let started = Instant::now();
-        let (code, stderr) = finish(apply_child(dir.path(), &pg.url, &[]));
-        assert_eq!(code, 3, "the next run proceeds: {stderr}");
-        assert!(started.elapsed() < Duration::from_secs(10));
-    }
+        let result = clinic.apply(&["plan.yaml"]);
+        assert_eq!(result.code, 0, "{backend:?}: {}", result.stderr);
+        clinic.emr_dump()
+    });
+    assert!(dumps[0].contains("|2026-12-10T10:00:00Z|"), "{}", dumps[0]);
+    assert_eq!(dumps[0], dumps[1]);
 }

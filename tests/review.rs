@@ -5,7 +5,7 @@
 mod common;
 
 use common::clinic::{Clinic, FUTURE, PAST, codes};
-use common::{handover, run};
+use common::{Backend, on_both_backends, run};
 
 const READY: &str = "version: 1\nuser: leaver\ndefault_to: doc\n\
                      inbox: { forward_to: desk }\nlabs: { transfer_to: doc }\n";
@@ -18,8 +18,8 @@ struct Setup {
     desk: i64,
 }
 
-fn setup() -> Setup {
-    let clinic = Clinic::new();
+fn setup(backend: Backend) -> Setup {
+    let clinic = Clinic::new(backend);
     let leaver = clinic.user("leaver", "practitioner");
     let doc = clinic.user("doc", "practitioner");
     let desk = clinic.user("desk", "staff");
@@ -60,34 +60,34 @@ fn blockers(setup: &Setup, plan: &str) -> Vec<String> {
     review_codes(setup, plan, &["--operator", "admin"]).1
 }
 
-#[test]
-fn a_complete_plan_is_ready() {
-    let setup = setup();
+on_both_backends!(a_complete_plan_is_ready);
+fn a_complete_plan_is_ready(backend: Backend) {
+    let setup = setup(backend);
     let (code, blockers, warnings) = review_codes(&setup, READY, &["--operator", "admin"]);
     assert_eq!(code, 0);
     assert!(blockers.is_empty(), "{blockers:?}");
     assert_eq!(warnings, ["billing-disconnect"]);
 }
 
-#[test]
-fn user_not_found() {
-    let setup = setup();
+on_both_backends!(user_not_found);
+fn user_not_found(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(
         blockers(&setup, &READY.replace("user: leaver", "user: ghost")),
         ["user-not-found"]
     );
 }
 
-#[test]
-fn user_inactive() {
-    let setup = setup();
+on_both_backends!(user_inactive);
+fn user_inactive(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.deactivate(setup.leaver);
     assert_eq!(blockers(&setup, READY), ["user-inactive"]);
 }
 
-#[test]
-fn target_not_found() {
-    let setup = setup();
+on_both_backends!(target_not_found);
+fn target_not_found(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(
         blockers(
             &setup,
@@ -97,16 +97,16 @@ fn target_not_found() {
     );
 }
 
-#[test]
-fn target_inactive() {
-    let setup = setup();
+on_both_backends!(target_inactive);
+fn target_inactive(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.deactivate(setup.desk);
     assert_eq!(blockers(&setup, READY), ["target-inactive"]);
 }
 
-#[test]
-fn target_is_user() {
-    let setup = setup();
+on_both_backends!(target_is_user);
+fn target_is_user(backend: Backend) {
+    let setup = setup(backend);
     assert_eq!(
         blockers(
             &setup,
@@ -116,9 +116,9 @@ fn target_is_user() {
     );
 }
 
-#[test]
-fn target_leaving_in_the_same_batch() {
-    let setup = setup();
+on_both_backends!(target_leaving_in_the_same_batch);
+fn target_leaving_in_the_same_batch(backend: Backend) {
+    let setup = setup(backend);
     let batch = "version: 1\nplans:\n  - user: leaver\n    default_to: doc\n    inbox: { forward_to: desk }\n\
                  \x20   labs: { transfer_to: doc }\n  - user: doc\n    default_to: clerk\n";
     let (_, _, _) = review_codes(&setup, batch, &[]);
@@ -132,16 +132,16 @@ fn target_leaving_in_the_same_batch() {
     );
 }
 
-#[test]
-fn target_leaving_with_an_unfinished_run() {
-    let setup = setup();
+on_both_backends!(target_leaving_with_an_unfinished_run);
+fn target_leaving_with_an_unfinished_run(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.run_record("doc", "0123", "running", false);
     assert_eq!(blockers(&setup, READY), ["target-leaving"]);
 }
 
-#[test]
-fn target_not_practitioner() {
-    let setup = setup();
+on_both_backends!(target_not_practitioner);
+fn target_not_practitioner(backend: Backend) {
+    let setup = setup(backend);
     let plan = READY.replace(
         "default_to: doc",
         "default_to: doc\nappointments: { move_to: desk }",
@@ -149,9 +149,9 @@ fn target_not_practitioner() {
     assert_eq!(blockers(&setup, &plan), ["target-not-practitioner"]);
 }
 
-#[test]
-fn each_unassigned_category_blocks() {
-    let setup = setup();
+on_both_backends!(each_unassigned_category_blocks);
+fn each_unassigned_category_blocks(backend: Backend) {
+    let setup = setup(backend);
     let plan = "version: 1\nuser: leaver\n";
     assert_eq!(
         blockers(&setup, plan),
@@ -165,18 +165,18 @@ fn each_unassigned_category_blocks() {
     );
 }
 
-#[test]
-fn an_empty_category_needs_no_assignment() {
-    let setup = setup();
+on_both_backends!(an_empty_category_needs_no_assignment);
+fn an_empty_category_needs_no_assignment(backend: Backend) {
+    let setup = setup(backend);
     let other = setup.clinic.user("newcomer", "practitioner");
     let _ = other;
     let plan = "version: 1\nuser: newcomer\n";
     assert!(blockers(&setup, plan).is_empty());
 }
 
-#[test]
-fn main_lab_needs_support() {
-    let setup = setup();
+on_both_backends!(main_lab_needs_support);
+fn main_lab_needs_support(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.lab("Main Labs", setup.leaver, true);
     assert_eq!(blockers(&setup, READY), ["main-lab-needs-support"]);
     let with_ticket = READY.replace(
@@ -186,9 +186,9 @@ fn main_lab_needs_support() {
     assert!(blockers(&setup, &with_ticket).is_empty());
 }
 
-#[test]
-fn pending_claims() {
-    let setup = setup();
+on_both_backends!(pending_claims);
+fn pending_claims(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.claim(setup.leaver, "ready");
     setup.clinic.claim(setup.leaver, "paid");
     assert_eq!(blockers(&setup, READY), ["pending-claims"]);
@@ -196,33 +196,33 @@ fn pending_claims() {
     assert!(blockers(&setup, &allowed).is_empty());
 }
 
-#[test]
-fn billing_endpoint_missing() {
-    let setup = setup();
+on_both_backends!(billing_endpoint_missing);
+fn billing_endpoint_missing(backend: Backend) {
+    let setup = setup(backend);
     std::fs::remove_file(setup.clinic.path().join("handover.toml")).unwrap();
     assert_eq!(blockers(&setup, READY), ["billing-endpoint-missing"]);
 }
 
-#[test]
-fn operator_lacks_permission() {
-    let setup = setup();
+on_both_backends!(operator_lacks_permission);
+fn operator_lacks_permission(backend: Backend) {
+    let setup = setup(backend);
     let (_, found, _) = review_codes(&setup, READY, &["--operator", "clerk"]);
     assert_eq!(found, ["operator-lacks-permission"]);
     let (_, found, _) = review_codes(&setup, READY, &["--operator", "nobody"]);
     assert_eq!(found, ["operator-lacks-permission"]);
 }
 
-#[test]
-fn operator_is_user() {
-    let setup = setup();
+on_both_backends!(operator_is_user);
+fn operator_is_user(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.grant(setup.leaver, "edit_other_users");
     let (_, found, _) = review_codes(&setup, READY, &["--operator", "leaver"]);
     assert_eq!(found, ["operator-is-user"]);
 }
 
-#[test]
-fn duplicate_user() {
-    let setup = setup();
+on_both_backends!(duplicate_user);
+fn duplicate_user(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.plan("again.yaml", READY);
     setup.clinic.plan("plan.yaml", READY);
     let (result, json) = setup
@@ -233,18 +233,18 @@ fn duplicate_user() {
     assert_eq!(codes(&json["plans"][1], "blockers"), ["duplicate-user"]);
 }
 
-#[test]
-fn plan_changed() {
-    let setup = setup();
+on_both_backends!(plan_changed);
+fn plan_changed(backend: Backend) {
+    let setup = setup(backend);
     setup
         .clinic
         .run_record("leaver", "an-older-fingerprint", "running", false);
     assert_eq!(blockers(&setup, READY), ["plan-changed"]);
 }
 
-#[test]
-fn warnings_of_cancelling_and_discarding() {
-    let setup = setup();
+on_both_backends!(warnings_of_cancelling_and_discarding);
+fn warnings_of_cancelling_and_discarding(backend: Backend) {
+    let setup = setup(backend);
     let plan = "version: 1\nuser: leaver\nappointments: { cancel: true }\n\
                 recurring_qnaires: { cancel: true }\nsent_qnaires: { cancel: true }\n\
                 inbox: { discard: true }\nlabs: { transfer_to: doc }\n";
@@ -262,9 +262,9 @@ fn warnings_of_cancelling_and_discarding() {
     );
 }
 
-#[test]
-fn schedule_overlap_counts_collisions_and_names_the_first() {
-    let setup = setup();
+on_both_backends!(schedule_overlap_counts_collisions_and_names_the_first);
+fn schedule_overlap_counts_collisions_and_names_the_first(backend: Backend) {
+    let setup = setup(backend);
     setup
         .clinic
         .appointment(setup.doc, "2026-12-10T10:15:00Z", "booked");
@@ -283,9 +283,9 @@ fn schedule_overlap_counts_collisions_and_names_the_first() {
     assert!(message.contains("2026-12-10T10:00:00Z"), "{message}");
 }
 
-#[test]
-fn several_blockers_are_all_reported() {
-    let setup = setup();
+on_both_backends!(several_blockers_are_all_reported);
+fn several_blockers_are_all_reported(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.lab("Main Labs", setup.leaver, true);
     setup.clinic.claim(setup.leaver, "draft");
     setup.clinic.deactivate(setup.doc);
@@ -303,9 +303,9 @@ fn several_blockers_are_all_reported() {
     );
 }
 
-#[test]
-fn a_batch_mixes_ready_blocked_done_and_not_due() {
-    let setup = setup();
+on_both_backends!(a_batch_mixes_ready_blocked_done_and_not_due);
+fn a_batch_mixes_ready_blocked_done_and_not_due(backend: Backend) {
+    let setup = setup(backend);
     let gone = setup.clinic.user("gone", "practitioner");
     setup.clinic.user("later", "practitioner");
     let batch = "version: 1\ndefaults: { default_to: doc, inbox: { forward_to: desk } }\nplans:\n\
@@ -345,9 +345,9 @@ fn a_batch_mixes_ready_blocked_done_and_not_due() {
     );
 }
 
-#[test]
-fn an_in_progress_run_is_reported_as_such() {
-    let setup = setup();
+on_both_backends!(an_in_progress_run_is_reported_as_such);
+fn an_in_progress_run_is_reported_as_such(backend: Backend) {
+    let setup = setup(backend);
     let path = setup.clinic.plan("plan.yaml", READY);
     let (_, first) = setup.clinic.review(&[path.to_str().unwrap()]);
     let fingerprint = first["plans"][0]["fingerprint"]
@@ -364,9 +364,9 @@ fn an_in_progress_run_is_reported_as_such() {
     assert!(codes(&json["plans"][0], "blockers").is_empty());
 }
 
-#[test]
-fn the_json_review_has_every_documented_field() {
-    let setup = setup();
+on_both_backends!(the_json_review_has_every_documented_field);
+fn the_json_review_has_every_documented_field(backend: Backend) {
+    let setup = setup(backend);
     let path = setup.clinic.plan("plan.yaml", READY);
     let (result, json) = setup
         .clinic
@@ -375,7 +375,7 @@ fn the_json_review_has_every_documented_field() {
     assert_eq!(json["format"], 1);
     assert_eq!(json["generated_at"], common::NOW);
     assert_eq!(json["operator"], "admin");
-    assert!(json["database"].as_str().unwrap().ends_with("clinic.db"));
+    assert_eq!(json["database"], setup.clinic.url().as_str());
     let plan = &json["plans"][0];
     assert_eq!(plan["user"], "leaver");
     assert_eq!(plan["status"], "ready");
@@ -416,9 +416,9 @@ fn the_json_review_has_every_documented_field() {
     );
 }
 
-#[test]
-fn the_main_lab_is_named_in_the_changes() {
-    let setup = setup();
+on_both_backends!(the_main_lab_is_named_in_the_changes);
+fn the_main_lab_is_named_in_the_changes(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.lab("Main Labs", setup.leaver, true);
     let plan = READY.replace(
         "transfer_to: doc }",
@@ -433,19 +433,22 @@ fn the_main_lab_is_named_in_the_changes() {
     assert_eq!(json["plans"][0]["changes"]["lab_integrations"]["count"], 2);
 }
 
-#[test]
-fn text_and_markdown_reports_read_well() {
-    let setup = setup();
+on_both_backends!(text_and_markdown_reports_read_well);
+fn text_and_markdown_reports_read_well(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.claim(setup.leaver, "draft");
     setup.clinic.plan("plan.yaml", READY);
     setup.clinic.plan(
         "cancel.yaml",
         "version: 1\nuser: doc\nappointments: { cancel: true }\n",
     );
-    let text = run(handover(setup.clinic.path()).args(["plan", "plan.yaml", "cancel.yaml"]));
+    let text = run(setup
+        .clinic
+        .handover()
+        .args(["plan", "plan.yaml", "cancel.yaml"]));
     assert_eq!(text.code, 3);
-    insta::assert_snapshot!("review_text", text.stdout);
-    let markdown = run(handover(setup.clinic.path()).args([
+    insta::assert_snapshot!("review_text", setup.clinic.redact(&text.stdout));
+    let markdown = run(setup.clinic.handover().args([
         "plan",
         "plan.yaml",
         "cancel.yaml",
@@ -453,25 +456,29 @@ fn text_and_markdown_reports_read_well() {
         "markdown",
     ]));
     assert_eq!(markdown.code, 3);
-    insta::assert_snapshot!("review_markdown", markdown.stdout);
+    insta::assert_snapshot!("review_markdown", setup.clinic.redact(&markdown.stdout));
 }
 
-#[test]
-fn colour_only_on_request() {
-    let setup = setup();
+on_both_backends!(colour_only_on_request);
+fn colour_only_on_request(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.plan("plan.yaml", READY);
-    let piped = run(handover(setup.clinic.path())
+    let piped = run(setup
+        .clinic
+        .handover()
         .args(["plan", "plan.yaml"])
         .env_remove("NO_COLOR"));
     assert!(!piped.stdout.contains('\u{1b}'), "no colour when piped");
 }
 
-#[test]
-fn the_saved_review_holds_fingerprints_and_digests() {
-    let setup = setup();
+on_both_backends!(the_saved_review_holds_fingerprints_and_digests);
+fn the_saved_review_holds_fingerprints_and_digests(backend: Backend) {
+    let setup = setup(backend);
     setup.clinic.plan("plan.yaml", READY);
-    let result =
-        run(handover(setup.clinic.path()).args(["plan", "plan.yaml", "--out", "review.json"]));
+    let result = run(setup
+        .clinic
+        .handover()
+        .args(["plan", "plan.yaml", "--out", "review.json"]));
     assert_eq!(result.code, 0, "{}", result.stderr);
     let saved: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(setup.clinic.path().join("review.json")).unwrap(),
@@ -484,7 +491,10 @@ fn the_saved_review_holds_fingerprints_and_digests() {
         .unwrap()
         .to_string();
     setup.clinic.message(setup.leaver, "Another", false, false);
-    run(handover(setup.clinic.path()).args(["plan", "plan.yaml", "--out", "review.json"]));
+    run(setup
+        .clinic
+        .handover()
+        .args(["plan", "plan.yaml", "--out", "review.json"]));
     let again: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(setup.clinic.path().join("review.json")).unwrap(),
     )
@@ -496,41 +506,56 @@ fn the_saved_review_holds_fingerprints_and_digests() {
     );
 }
 
+/// SQLite only: it holds SQLite's file write lock. PostgreSQL's review runs
+/// in read-only sessions, proved in `tests/postgres.rs`.
 #[test]
 fn a_review_changes_nothing_and_opens_no_write_transaction() {
-    let setup = setup();
+    let setup = setup(Backend::Sqlite);
     setup.clinic.plan("plan.yaml", READY);
     let before = setup.clinic.dump();
     // Hold the write lock for the whole review: a review that tried to write
     // would time out and fail.
-    setup.clinic.conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let result = run(handover(setup.clinic.path())
+    setup
+        .clinic
+        .db
+        .sqlite()
+        .execute_batch("BEGIN IMMEDIATE")
+        .unwrap();
+    let result = run(setup
+        .clinic
+        .handover()
         .args(["plan", "plan.yaml", "--operator", "admin"])
         .env("HANDOVER_BUSY_TIMEOUT_MS", "200"));
-    setup.clinic.conn.execute_batch("COMMIT").unwrap();
+    setup.clinic.db.sqlite().execute_batch("COMMIT").unwrap();
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_eq!(setup.clinic.dump(), before);
 }
 
-#[test]
-fn invalid_plans_exit_2_and_a_missing_database_exits_1() {
-    let setup = setup();
+on_both_backends!(invalid_plans_exit_2_and_a_missing_database_exits_1);
+fn invalid_plans_exit_2_and_a_missing_database_exits_1(backend: Backend) {
+    let setup = setup(backend);
     setup
         .clinic
         .plan("bad.yaml", "version: 1\nuser: leaver\ninbx: {}\n");
-    let result = run(handover(setup.clinic.path()).args(["plan", "bad.yaml"]));
+    let result = run(setup.clinic.handover().args(["plan", "bad.yaml"]));
     assert_eq!(result.code, 2);
     assert!(result.stderr.contains("did you mean `inbox`?"));
     setup.clinic.plan("plan.yaml", READY);
-    let result =
-        run(handover(setup.clinic.path()).args(["plan", "plan.yaml", "--db", "missing.db"]));
+    let missing = match backend {
+        Backend::Sqlite => "missing.db".to_string(),
+        Backend::Postgres => format!("{}_missing", setup.clinic.url()),
+    };
+    let result = run(setup
+        .clinic
+        .handover()
+        .args(["plan", "plan.yaml", "--db", &missing]));
     assert_eq!(result.code, 1);
     assert!(result.stderr.starts_with("error: "), "{}", result.stderr);
 }
 
-#[test]
-fn no_patient_data_in_any_output_or_log() {
-    let setup = setup();
+on_both_backends!(no_patient_data_in_any_output_or_log);
+fn no_patient_data_in_any_output_or_log(backend: Backend) {
+    let setup = setup(backend);
     let secret_subject = "Biopsy result for Jane Q. Patient";
     setup
         .clinic
@@ -541,7 +566,9 @@ fn no_patient_data_in_any_output_or_log() {
     setup.clinic.plan("plan.yaml", READY);
     let patient = "900001";
     for format in ["text", "json", "markdown"] {
-        let result = run(handover(setup.clinic.path())
+        let result = run(setup
+            .clinic
+            .handover()
             .args([
                 "plan",
                 "plan.yaml",
@@ -565,18 +592,14 @@ fn no_patient_data_in_any_output_or_log() {
     let _ = PAST;
 }
 
-#[test]
-fn a_long_booking_that_began_earlier_still_collides() {
-    let setup = setup();
-    setup
-        .clinic
-        .conn
-        .execute(
-            "INSERT INTO appointments (practitioner_id, patient_id, starts_at, ends_at, status)
-             VALUES (?1, 1, '2026-12-10T06:00:00Z', '2026-12-10T10:10:00Z', 'booked')",
-            [setup.doc],
-        )
-        .unwrap();
+on_both_backends!(a_long_booking_that_began_earlier_still_collides);
+fn a_long_booking_that_began_earlier_still_collides(backend: Backend) {
+    let setup = setup(backend);
+    setup.clinic.db.execute(
+        "INSERT INTO appointments (practitioner_id, patient_id, starts_at, ends_at, status)
+         VALUES (?1, 1, '2026-12-10T06:00:00Z', '2026-12-10T10:10:00Z', 'booked')",
+        &[setup.doc.into()],
+    );
     setup
         .clinic
         .appointment(setup.doc, "2026-12-10T09:00:00Z", "booked");

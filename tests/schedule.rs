@@ -6,10 +6,10 @@
 mod common;
 
 use common::clinic::{Clinic, FUTURE};
-use common::{handover, run};
+use common::{Backend, on_both_backends, run};
 
-fn clinic_with_leavers(names: &[&str]) -> Clinic {
-    let clinic = Clinic::new();
+fn clinic_with_leavers(backend: Backend, names: &[&str]) -> Clinic {
+    let clinic = Clinic::new(backend);
     clinic.operator("admin", "admin-password");
     clinic.user("doc", "practitioner");
     for name in names {
@@ -28,27 +28,23 @@ fn plan(name: &str, not_before: Option<&str>) -> String {
 
 /// `apply -q` at a given instant, as cron would run it.
 fn cron_run(clinic: &Clinic, now: &str, path: &str) -> common::Run {
-    run(handover(clinic.path())
+    run(clinic
+        .handover()
         .args(["apply", path, "--operator", "admin", "--yes", "-q"])
         .env("HANDOVER_PASSWORD", "admin-password")
         .env("HANDOVER_NOW", now))
 }
 
 fn active(clinic: &Clinic, name: &str) -> bool {
-    clinic
-        .conn
-        .query_row(
-            "SELECT active FROM users WHERE username = ?1",
-            [name],
-            |row| row.get::<_, i64>(0),
-        )
-        .unwrap()
-        == 1
+    clinic.db.int(
+        "SELECT active FROM users WHERE username = ?1",
+        &[name.into()],
+    ) == 1
 }
 
-#[test]
-fn a_dated_plan_waits_and_is_taken_by_the_first_run_on_or_after_its_date() {
-    let clinic = clinic_with_leavers(&["leaver"]);
+on_both_backends!(a_dated_plan_waits_and_is_taken_by_the_first_run_on_or_after_its_date);
+fn a_dated_plan_waits_and_is_taken_by_the_first_run_on_or_after_its_date(backend: Backend) {
+    let clinic = clinic_with_leavers(backend, &["leaver"]);
     std::fs::write(
         clinic.path().join("handover.toml"),
         "[clinic]\ntime_zone = \"UTC\"\n",
@@ -78,9 +74,9 @@ fn a_dated_plan_waits_and_is_taken_by_the_first_run_on_or_after_its_date() {
     assert_eq!((result.code, result.stdout.as_str()), (0, ""));
 }
 
-#[test]
-fn not_before_is_a_date_in_the_clinics_time_zone() {
-    let clinic = clinic_with_leavers(&["leaver"]);
+on_both_backends!(not_before_is_a_date_in_the_clinics_time_zone);
+fn not_before_is_a_date_in_the_clinics_time_zone(backend: Backend) {
+    let clinic = clinic_with_leavers(backend, &["leaver"]);
     std::fs::write(
         clinic.path().join("handover.toml"),
         "[clinic]\ntime_zone = \"America/Toronto\"\n",
@@ -101,9 +97,9 @@ fn not_before_is_a_date_in_the_clinics_time_zone() {
     assert!(!active(&clinic, "leaver"));
 }
 
-#[test]
-fn an_unknown_time_zone_is_invalid_configuration() {
-    let clinic = clinic_with_leavers(&["leaver"]);
+on_both_backends!(an_unknown_time_zone_is_invalid_configuration);
+fn an_unknown_time_zone_is_invalid_configuration(backend: Backend) {
+    let clinic = clinic_with_leavers(backend, &["leaver"]);
     std::fs::write(
         clinic.path().join("handover.toml"),
         "[clinic]\ntime_zone = \"Mars/Olympus\"\n",
@@ -119,10 +115,10 @@ fn an_unknown_time_zone_is_invalid_configuration() {
     );
 }
 
-#[test]
-fn a_cron_loop_applies_each_plan_exactly_once_and_is_silent_when_idle() {
+on_both_backends!(a_cron_loop_applies_each_plan_exactly_once_and_is_silent_when_idle);
+fn a_cron_loop_applies_each_plan_exactly_once_and_is_silent_when_idle(backend: Backend) {
     let names = ["ann", "bob", "cy", "dee"];
-    let clinic = clinic_with_leavers(&names);
+    let clinic = clinic_with_leavers(backend, &names);
     std::fs::write(
         clinic.path().join("handover.toml"),
         "[clinic]\ntime_zone = \"UTC\"\n",
@@ -155,32 +151,28 @@ fn a_cron_loop_applies_each_plan_exactly_once_and_is_silent_when_idle() {
         }
     }
     for name in &names[..3] {
-        let runs: i64 = clinic
-            .conn
-            .query_row(
-                "SELECT count(*) FROM handover_runs WHERE username = ?1",
-                [name],
-                |row| row.get(0),
-            )
-            .unwrap();
-        let entries: i64 = clinic
-            .conn
-            .query_row(
-                "SELECT count(*) FROM handover_audit WHERE username = ?1",
-                [name],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let runs = clinic.db.int(
+            "SELECT count(*) FROM handover_runs WHERE username = ?1",
+            &[(*name).into()],
+        );
+        let entries = clinic.db.int(
+            "SELECT count(*) FROM handover_audit WHERE username = ?1",
+            &[(*name).into()],
+        );
         assert_eq!((runs, entries), (1, 7), "`{name}` applied exactly once");
     }
     assert!(active(&clinic, "dee"), "not due yet");
     let status =
-        run(handover(clinic.path()).args(["status", "--since", "2026-12-01", "--format", "json"]));
+        run(clinic
+            .handover()
+            .args(["status", "--since", "2026-12-01", "--format", "json"]));
     let json: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(json["counts"]["done"], 3);
     assert_eq!(json["failures"], serde_json::json!([]));
     let later =
-        run(handover(clinic.path()).args(["status", "--since", "2026-12-02", "--format", "json"]));
+        run(clinic
+            .handover()
+            .args(["status", "--since", "2026-12-02", "--format", "json"]));
     let json: serde_json::Value = serde_json::from_str(&later.stdout).unwrap();
     assert_eq!(
         json["runs"],

@@ -1,6 +1,10 @@
 //! The store interface used the way review and apply will use it: a seeded
 //! clinic, a leaver's inventory, the moves, and handover's own state.
 
+mod common;
+
+use common::db::TestDb;
+use common::{Backend, on_both_backends};
 use handover::seed::{SeedSize, seed_clinic};
 use handover::store::{self, Access, NewAuditEntry, NewOutboxEntry, NewRun, QnaireKind, Store};
 use jiff::Timestamp;
@@ -20,10 +24,12 @@ fn now() -> Timestamp {
     "2026-12-01T09:00:00Z".parse().unwrap()
 }
 
-fn seeded() -> (tempfile::TempDir, Box<dyn Store>) {
+/// A seeded clinic: the test database (kept for looking at the rows
+/// directly, and dropped last) and the store opened on it.
+fn seeded(backend: Backend) -> (tempfile::TempDir, TestDb, Box<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("clinic.db");
-    let mut store = store::open(&path.to_string_lossy(), Access::Create).unwrap();
+    let db = TestDb::create(backend, dir.path());
+    let mut store = store::open(&db.url(), Access::Create).unwrap();
     store.init_clinic().unwrap();
     store.migrate(now()).unwrap();
     let size = SeedSize {
@@ -36,19 +42,13 @@ fn seeded() -> (tempfile::TempDir, Box<dyn Store>) {
         seed: 3,
     };
     seed_clinic(store.as_mut(), &size, now(), "$argon2id$stub").unwrap();
-    (dir, store)
+    (dir, db, store)
 }
 
-fn row_counts(dir: &tempfile::TempDir) -> Vec<i64> {
-    let conn = rusqlite::Connection::open(dir.path().join("clinic.db")).unwrap();
+fn row_counts(db: &TestDb) -> Vec<i64> {
     TABLES
         .iter()
-        .map(|table| {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                row.get(0)
-            })
-            .unwrap()
-        })
+        .map(|table| db.int(&format!("SELECT count(*) FROM {table}"), &[]))
         .collect()
 }
 
@@ -56,9 +56,9 @@ fn id(store: &dyn Store, username: &str) -> i64 {
     store.find_user(username).unwrap().unwrap().id
 }
 
-#[test]
-fn a_leavers_items_move_to_their_recipients_and_no_row_is_deleted() {
-    let (dir, mut store) = seeded();
+on_both_backends!(a_leavers_items_move_to_their_recipients_and_no_row_is_deleted);
+fn a_leavers_items_move_to_their_recipients_and_no_row_is_deleted(backend: Backend) {
+    let (_dir, db, mut store) = seeded(backend);
     let [jsmith, apatel, reception, admin] =
         ["jsmith", "apatel", "reception", "admin"].map(|name| id(store.as_ref(), name));
     let before = store.inventory(jsmith, now()).unwrap();
@@ -69,7 +69,7 @@ fn a_leavers_items_move_to_their_recipients_and_no_row_is_deleted() {
         store.schedule_overlap(jsmith, apatel, now()).unwrap().count,
         1
     );
-    let counts = row_counts(&dir);
+    let counts = row_counts(&db);
 
     store
         .write(&mut |writer| {
@@ -101,12 +101,12 @@ fn a_leavers_items_move_to_their_recipients_and_no_row_is_deleted() {
     let leaver = store.find_user("jsmith").unwrap().unwrap();
     assert!(!leaver.active);
     assert_eq!(leaver.deactivated_by.as_deref(), Some("admin"));
-    assert_eq!(row_counts(&dir), counts);
+    assert_eq!(row_counts(&db), counts);
 }
 
-#[test]
-fn a_failed_write_changes_nothing() {
-    let (_dir, mut store) = seeded();
+on_both_backends!(a_failed_write_changes_nothing);
+fn a_failed_write_changes_nothing(backend: Backend) {
+    let (_dir, _db, mut store) = seeded(backend);
     let jsmith = id(store.as_ref(), "jsmith");
     let before = store.inventory(jsmith, now()).unwrap();
     let result = store.write(&mut |writer| {
@@ -122,9 +122,9 @@ fn a_failed_write_changes_nothing() {
     assert_eq!(store.inventory(jsmith, now()).unwrap(), before);
 }
 
-#[test]
-fn runs_steps_audit_outbox_and_lock_holder_round_trip() {
-    let (_dir, mut store) = seeded();
+on_both_backends!(runs_steps_audit_outbox_and_lock_holder_round_trip);
+fn runs_steps_audit_outbox_and_lock_holder_round_trip(backend: Backend) {
+    let (_dir, _db, mut store) = seeded(backend);
     let holder = store::LockHolder {
         holder: "runner-1".into(),
         pid: 42,

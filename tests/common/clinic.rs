@@ -1,14 +1,15 @@
-//! A small clinic built row by row for one test: a fresh SQLite database
-//! made by `handover db init`, then exactly the users and items the test
-//! needs, so each assertion names the one thing that causes it.
+//! A small clinic built row by row for one test: a fresh database on the
+//! test's backend made by `handover db init`, then exactly the users and
+//! items the test needs, so each assertion names the one thing that causes
+//! it. The same helpers, dumps and SQL serve SQLite and PostgreSQL.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, params};
 use tempfile::TempDir;
 
+use super::db::{Backend, TestDb, Value};
 use super::{Run, handover, run};
 
 /// A time in the future of the tests' fixed clock (`common::NOW`).
@@ -17,75 +18,108 @@ pub const FUTURE: &str = "2026-12-10T10:00:00Z";
 pub const PAST: &str = "2026-11-10T10:00:00Z";
 
 pub struct Clinic {
+    /// The working directory of every command (plans, `handover.toml`,
+    /// and the SQLite file).
     pub dir: TempDir,
-    pub conn: Connection,
+    pub db: TestDb,
 }
 
 impl Clinic {
     /// An empty clinic: the EMR tables and handover's own, no rows.
-    pub fn new() -> Clinic {
-        let dir = tempfile::tempdir().unwrap();
-        let init = run(handover(dir.path()).args(["db", "init"]));
+    pub fn new(backend: Backend) -> Clinic {
+        let clinic = Clinic::empty(backend);
+        let init = run(clinic.handover().args(["db", "init"]));
         assert_eq!(init.code, 0, "db init: {}", init.stderr);
-        let conn = Connection::open(dir.path().join("clinic.db")).unwrap();
-        Clinic { dir, conn }
+        clinic
+    }
+
+    /// A clinic whose database has no tables yet (no file, on SQLite).
+    pub fn empty(backend: Backend) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::create(backend, dir.path());
+        Clinic { dir, db }
+    }
+
+    /// A copy of this clinic's database as it is now, in a new directory.
+    pub fn copy(&self) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let db = self.db.copy(dir.path());
+        Clinic { dir, db }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.db.backend()
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn db(&self) -> PathBuf {
-        self.dir.path().join("clinic.db")
+    /// What `--db` takes for this clinic: a file path or a `postgres://` URL.
+    pub fn url(&self) -> String {
+        self.db.url()
+    }
+
+    /// The `handover` binary in the clinic's directory, on its database
+    /// (`HANDOVER_DB`; a `--db` argument still wins).
+    pub fn handover(&self) -> assert_cmd::Command {
+        let mut command = handover(self.path());
+        command.env("HANDOVER_DB", self.url());
+        command
+    }
+
+    /// Output that names the database, with the name replaced by
+    /// `[database]`, so that it reads the same on every backend.
+    pub fn redact(&self, text: &str) -> String {
+        text.replace(&self.url(), "[database]")
     }
 
     /// Adds a user; `role` is `practitioner` or `staff`.
     pub fn user(&self, username: &str, role: &str) -> i64 {
-        self.conn
-            .execute(
-                "INSERT INTO users (username, full_name, role, province, active)
-                 VALUES (?1, ?1, ?2, 'ON', 1)",
-                params![username, role],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
+        self.db.int(
+            "INSERT INTO users (username, full_name, role, province, active)
+             VALUES (?1, ?1, ?2, 'ON', true) RETURNING id",
+            &[username.into(), role.into()],
+        )
     }
 
     pub fn deactivate(&self, user: i64) {
-        self.conn
-            .execute(
-                "UPDATE users SET active = 0, deactivated_at = ?2 WHERE id = ?1",
-                params![user, PAST],
-            )
-            .unwrap();
+        self.db.execute(
+            "UPDATE users SET active = false, deactivated_at = ?2 WHERE id = ?1",
+            &[user.into(), PAST.into()],
+        );
+    }
+
+    /// Sets a user's password.
+    pub fn password(&self, user: i64, password: &str) {
+        let hash = handover::password::hash_password(password).unwrap();
+        self.db.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            &[user.into(), hash.into()],
+        );
     }
 
     pub fn grant(&self, user: i64, permission: &str) {
-        self.conn
-            .execute(
-                "INSERT INTO user_permissions (user_id, permission) VALUES (?1, ?2)",
-                params![user, permission],
-            )
-            .unwrap();
+        self.db.execute(
+            "INSERT INTO user_permissions (user_id, permission) VALUES (?1, ?2)",
+            &[user.into(), permission.into()],
+        );
     }
 
     /// Adds a 30-minute appointment starting at `starts_at`.
     pub fn appointment(&self, practitioner: i64, starts_at: &str, status: &str) -> i64 {
         let start: jiff::Timestamp = starts_at.parse().unwrap();
         let end = start + jiff::SignedDuration::from_mins(30);
-        self.conn
-            .execute(
-                "INSERT INTO appointments (practitioner_id, patient_id, starts_at, ends_at, status)
-                 VALUES (?1, 900001, ?2, ?3, ?4)",
-                params![
-                    practitioner,
-                    starts_at,
-                    end.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    status
-                ],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
+        self.db.int(
+            "INSERT INTO appointments (practitioner_id, patient_id, starts_at, ends_at, status)
+             VALUES (?1, 900001, ?2, ?3, ?4) RETURNING id",
+            &[
+                practitioner.into(),
+                starts_at.into(),
+                end.strftime("%Y-%m-%dT%H:%M:%SZ").to_string().into(),
+                status.into(),
+            ],
+        )
     }
 
     pub fn qnaire(
@@ -95,70 +129,71 @@ impl Clinic {
         appointment: Option<i64>,
         status: &str,
     ) -> i64 {
-        self.conn
-            .execute(
-                "INSERT INTO qnaires (practitioner_id, patient_id, kind, appointment_id, status)
-                 VALUES (?1, 900002, ?2, ?3, ?4)",
-                params![practitioner, kind, appointment, status],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
+        self.db.int(
+            "INSERT INTO qnaires (practitioner_id, patient_id, kind, appointment_id, status)
+             VALUES (?1, 900002, ?2, ?3, ?4) RETURNING id",
+            &[
+                practitioner.into(),
+                kind.into(),
+                appointment.into(),
+                status.into(),
+            ],
+        )
     }
 
     pub fn message(&self, owner: i64, subject: &str, snoozed: bool, archived: bool) -> i64 {
         let snoozed_until = snoozed.then_some(FUTURE);
-        self.conn
-            .execute(
-                "INSERT INTO inbox_messages (owner_id, subject, received_at, snoozed_until, archived)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![owner, subject, PAST, snoozed_until, archived],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
+        self.db.int(
+            "INSERT INTO inbox_messages (owner_id, subject, received_at, snoozed_until, archived)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            &[
+                owner.into(),
+                subject.into(),
+                PAST.into(),
+                snoozed_until.into(),
+                archived.into(),
+            ],
+        )
     }
 
     pub fn lab(&self, lab: &str, user: i64, is_main: bool) -> i64 {
-        self.conn
-            .execute(
-                "INSERT INTO lab_integrations (lab, user_id, is_main) VALUES (?1, ?2, ?3)",
-                params![lab, user, is_main],
-            )
-            .unwrap();
-        self.conn.last_insert_rowid()
+        self.db.int(
+            "INSERT INTO lab_integrations (lab, user_id, is_main) VALUES (?1, ?2, ?3) RETURNING id",
+            &[lab.into(), user.into(), is_main.into()],
+        )
     }
 
     pub fn billing_link(&self, user: i64, system: &str) {
-        self.conn
-            .execute(
-                "INSERT INTO billing_links (user_id, system, billing_number, connected)
-                 VALUES (?1, ?2, ?3, 1)",
-                params![user, system, format!("BN{user:05}")],
-            )
-            .unwrap();
+        self.db.execute(
+            "INSERT INTO billing_links (user_id, system, billing_number, connected)
+             VALUES (?1, ?2, ?3, true)",
+            &[user.into(), system.into(), format!("BN{user:05}").into()],
+        );
     }
 
     pub fn claim(&self, practitioner: i64, status: &str) {
-        self.conn
-            .execute(
-                "INSERT INTO billing_claims (practitioner_id, status, service_date)
-                 VALUES (?1, ?2, '2026-11-01')",
-                params![practitioner, status],
-            )
-            .unwrap();
+        self.db.execute(
+            "INSERT INTO billing_claims (practitioner_id, status, service_date)
+             VALUES (?1, ?2, '2026-11-01')",
+            &[practitioner.into(), status.into()],
+        );
     }
 
     /// Records a run of a plan as an earlier `apply` would have.
     pub fn run_record(&self, username: &str, fingerprint: &str, status: &str, finished: bool) {
         let finished_at = finished.then_some(PAST);
-        self.conn
-            .execute(
-                "INSERT INTO handover_runs (username, fingerprint, operator, started_at, finished_at, status)
-                 VALUES (?1, ?2, 'admin', ?3, ?4, ?5)",
-                params![username, fingerprint, PAST, finished_at, status],
-            )
-            .unwrap();
+        self.db.execute(
+            "INSERT INTO handover_runs (username, fingerprint, operator, started_at, finished_at, status)
+             VALUES (?1, ?2, 'admin', ?3, ?4, ?5)",
+            &[
+                username.into(),
+                fingerprint.into(),
+                PAST.into(),
+                finished_at.into(),
+                status.into(),
+            ],
+        );
     }
-
     /// Writes a plan file into the clinic's directory.
     pub fn plan(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
@@ -178,7 +213,8 @@ impl Clinic {
 
     /// Runs `handover plan` with `args` and the JSON format.
     pub fn review(&self, args: &[&str]) -> (Run, serde_json::Value) {
-        let result = run(handover(self.path())
+        let result = run(self
+            .handover()
             .arg("plan")
             .args(args)
             .args(["--format", "json"]));
@@ -188,7 +224,31 @@ impl Clinic {
 
     /// Every row of every table, in a stable order: a logical dump.
     pub fn dump(&self) -> String {
-        dump_all(&self.conn)
+        dump_all(&self.db)
+    }
+
+    /// Adds an operator who may edit other users, with a password.
+    pub fn operator(&self, username: &str, password: &str) -> i64 {
+        let id = self.user(username, "staff");
+        self.password(id, password);
+        self.grant(id, "edit_other_users");
+        id
+    }
+
+    /// The EMR tables only, in a stable order: what a run must leave
+    /// identical whether or not it was interrupted.
+    pub fn emr_dump(&self) -> String {
+        dump_of(&self.db)
+    }
+
+    /// Runs `handover apply` as `admin` with `--yes`.
+    pub fn apply(&self, args: &[&str]) -> Run {
+        run(self
+            .handover()
+            .arg("apply")
+            .args(args)
+            .args(["--operator", "admin", "--yes"])
+            .env("HANDOVER_PASSWORD", "admin-password"))
     }
 }
 
@@ -204,63 +264,27 @@ pub fn codes(plan: &serde_json::Value, kind: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-impl Clinic {
-    /// Adds an operator who may edit other users, with a password.
-    pub fn operator(&self, username: &str, password: &str) -> i64 {
-        let id = self.user(username, "staff");
-        let hash = handover::password::hash_password(password).unwrap();
-        self.conn
-            .execute(
-                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![id, hash],
-            )
-            .unwrap();
-        self.grant(id, "edit_other_users");
-        id
-    }
+/// Columns one backend has and the other has not: PostgreSQL orders
+/// `handover_steps` by an identity column where SQLite uses its rowid.
+const BACKEND_ONLY: &[(&str, &str)] = &[("handover_steps", "ordinal")];
 
-    /// The EMR tables only, in a stable order: what a run must leave
-    /// identical whether or not it was interrupted.
-    pub fn emr_dump(&self) -> String {
-        dump_of(&self.conn)
-    }
-
-    /// Runs `handover apply` as `admin` with `--yes`.
-    pub fn apply(&self, args: &[&str]) -> Run {
-        run(handover(self.path())
-            .arg("apply")
-            .args(args)
-            .args(["--operator", "admin", "--yes"])
-            .env("HANDOVER_PASSWORD", "admin-password"))
-    }
-}
-
-/// Every row of every table, in a stable order.
-pub fn dump_all(conn: &Connection) -> String {
+/// Every row of every table, in a stable order, the same text on both
+/// backends: values normalised (see `db`), rows sorted by value.
+pub fn dump_all(db: &TestDb) -> String {
     let mut out = String::new();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    for table in tables {
+    for table in db.tables() {
         out.push_str(&format!("## {table}\n"));
-        let mut statement = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-            .unwrap();
-        let columns = statement.column_count();
-        let rows = statement
-            .query_map([], |row| {
-                let values: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).unwrap()))
-                    .collect();
-                Ok(values.join("|"))
-            })
-            .unwrap();
+        let columns: Vec<String> = db
+            .columns(&table)
+            .into_iter()
+            .filter(|column| !BACKEND_ONLY.contains(&(table.as_str(), column.as_str())))
+            .collect();
+        let mut rows: Vec<Vec<Value>> =
+            db.query(&format!("SELECT {} FROM {table}", columns.join(", ")), &[]);
+        rows.sort();
         for row in rows {
-            out.push_str(&row.unwrap());
+            let cells: Vec<String> = row.iter().map(Value::to_string).collect();
+            out.push_str(&cells.join("|"));
             out.push('\n');
         }
     }
@@ -268,12 +292,12 @@ pub fn dump_all(conn: &Connection) -> String {
 }
 
 /// Every row of the EMR tables only (no `handover_*` state).
-pub fn dump_of(conn: &Connection) -> String {
+pub fn dump_of(db: &TestDb) -> String {
     let mut keep = false;
     let mut out = String::new();
-    for line in dump_all(conn).lines() {
+    for line in dump_all(db).lines() {
         if let Some(table) = line.strip_prefix("## ") {
-            keep = !table.starts_with("handover_") && !table.starts_with("sqlite_");
+            keep = !table.starts_with("handover_");
         }
         if keep {
             out.push_str(line);
@@ -281,14 +305,4 @@ pub fn dump_of(conn: &Connection) -> String {
         }
     }
     out
-}
-
-fn readable(value: rusqlite::types::ValueRef<'_>) -> String {
-    use rusqlite::types::ValueRef;
-    match value {
-        ValueRef::Null => "NULL".to_string(),
-        ValueRef::Integer(number) => number.to_string(),
-        ValueRef::Real(number) => number.to_string(),
-        ValueRef::Text(text) | ValueRef::Blob(text) => String::from_utf8_lossy(text).into_owned(),
-    }
 }

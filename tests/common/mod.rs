@@ -1,5 +1,6 @@
 //! Shared helpers for the integration tests: the real binary with a clean
-//! environment, and a temporary working directory per test.
+//! environment, a temporary working directory per test, a test database on
+//! either backend, and [`on_both_backends!`] to run a test on each.
 
 #![allow(dead_code)]
 
@@ -8,12 +9,45 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod clinic;
+pub mod db;
 pub mod invariants;
+
+#[allow(unused_imports)]
+pub use db::Backend;
+
+/// Runs the test function `name(backend: Backend)` once per backend, as
+/// the tests `name::sqlite` and `name::postgres`, which nextest lists and
+/// runs apart. Attributes (such as a `cfg`) apply to both.
+///
+/// ```ignore
+/// on_both_backends!(apply_hands_everything_over);
+/// fn apply_hands_everything_over(backend: Backend) { … }
+/// ```
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($(#[$attribute:meta])* $name:ident) => {
+        $(#[$attribute])*
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite)
+            }
+
+            #[test]
+            fn postgres() {
+                super::$name($crate::common::Backend::Postgres)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
 
 /// The fixed clock every test runs at, unless it sets its own.
 pub const NOW: &str = "2026-12-01T09:00:00Z";
 
-/// The `handover` binary in `dir`, with no inherited settings.
+/// The `handover` binary in `dir`, with no inherited settings (no database
+/// either: use `Clinic::handover` to run it on a clinic).
 pub fn handover(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("handover").expect("the handover binary is built");
     command
