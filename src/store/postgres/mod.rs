@@ -7,6 +7,7 @@
 //! store's lifetime: the server drops it when the process dies. The URL is
 //! never shown with its password: [`PostgresStore::name`] has it removed.
 
+mod claims;
 mod migrations;
 mod reads;
 mod schema;
@@ -22,8 +23,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::store::{
-    Access, AuditEntry, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry, Overlap,
-    Run, SeedSink, Step, Store, StoreError, User, Writer,
+    Access, AuditEntry, Claim, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry,
+    Overlap, Run, SeedSink, Step, Store, StoreError, User, Writer,
 };
 
 pub use migrations::SUPPORTED as SUPPORTED_VERSION;
@@ -188,16 +189,23 @@ impl PostgresStore {
         }
     }
 
-    fn take_runner_lock(&mut self) -> Result<bool, StoreError> {
+    /// Takes the runner lock, `shared` among workers or sole, on a session
+    /// of its own that lives as long as the store.
+    fn take_runner_lock(&mut self, shared: bool) -> Result<bool, StoreError> {
         let connect = self.config.connect(NoTls);
         let (client, connection) = self
             .runtime
             .block_on(connect)
             .map_err(|err| self.unreachable(err))?;
         self.runtime.spawn(connection);
+        let sql = if shared {
+            "SELECT pg_try_advisory_lock_shared($1)"
+        } else {
+            "SELECT pg_try_advisory_lock($1)"
+        };
         let taken: bool = self
             .runtime
-            .block_on(client.query_one("SELECT pg_try_advisory_lock($1)", &[&RUNNER_KEY]))
+            .block_on(client.query_one(sql, &[&RUNNER_KEY]))
             .map_err(|err| self.error("take the runner lock", err))?
             .get(0);
         if taken {
@@ -360,10 +368,34 @@ impl Store for PostgresStore {
     }
 
     fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, false)
+    }
+
+    fn share_runner_lock(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, true)
+    }
+
+    fn clock(&self) -> Result<Timestamp, StoreError> {
+        self.read("read the database clock", async |client| {
+            Ok(client.query_one("SELECT now()", &[]).await?.get(0))
+        })
+    }
+
+    fn claims(&self) -> Result<Vec<Claim>, StoreError> {
+        self.read("read the claims", async |client| claims::all(client).await)
+    }
+}
+
+impl PostgresStore {
+    fn runner_lock(
+        &mut self,
+        me: &LockHolder,
+        shared: bool,
+    ) -> Result<Option<LockHolder>, StoreError> {
         if self.runner.is_some() {
             return Ok(None);
         }
-        if self.take_runner_lock()? {
+        if self.take_runner_lock(shared)? {
             self.write(&mut |writer| writer.record_lock_holder(me))?;
             return Ok(None);
         }
