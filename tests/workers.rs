@@ -3,18 +3,20 @@
 //! step); its plan is taken over once its lease ends. Every plan is then
 //! done exactly once — one run per leaver, each checkpoint and audit entry
 //! once — and the clinic ends exactly as a single runner leaves an
-//! identical one. PostgreSQL comes from `HANDOVER_TEST_POSTGRES_URL`.
+//! identical one. On PostgreSQL (from `HANDOVER_TEST_POSTGRES_URL`) the
+//! worker dies with a step's transaction open; on SQLite, where an open
+//! transaction would stop every other writer, between two steps.
 
 mod common;
 #[path = "support/pg.rs"]
 mod pg;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{NOW, run};
-use pg::{TestDb, postgres_dump};
+use pg::{TestDb, postgres_dump, sqlite_dump};
 
 #[cfg(not(feature = "failpoints"))]
 #[test]
@@ -105,15 +107,86 @@ fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// The clinic the workers share, or the reference a single runner uses.
+enum Clinic {
+    Postgres(Box<TestDb>),
+    Sqlite(PathBuf),
+}
+
+impl Clinic {
+    fn url(&self) -> String {
+        match self {
+            Clinic::Postgres(db) => db.url.clone(),
+            Clinic::Sqlite(path) => path.display().to_string(),
+        }
+    }
+
+    /// The first column of every row of `sql` (written for both backends).
+    fn texts(&self, sql: &str) -> Vec<String> {
+        match self {
+            Clinic::Postgres(db) => db.texts(sql),
+            Clinic::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let mut statement = conn.prepare(sql).unwrap();
+                statement
+                    .query_map([], |row| row.get::<_, Option<String>>(0))
+                    .unwrap()
+                    .map(|value| value.unwrap().unwrap_or("NULL".into()))
+                    .collect()
+            }
+        }
+    }
+
+    fn text(&self, sql: &str) -> String {
+        self.texts(sql).remove(0)
+    }
+
+    fn dump(&self) -> String {
+        match self {
+            Clinic::Postgres(db) => postgres_dump(db),
+            Clinic::Sqlite(path) => sqlite_dump(path),
+        }
+    }
+
+    /// `handover --db THIS` in `dir`.
+    fn handover(&self, dir: &Path) -> assert_cmd::Command {
+        let mut command = common::handover(dir);
+        command.arg("--db").arg(self.url());
+        command
+    }
+}
+
+#[cfg(feature = "failpoints")]
 #[test]
-fn three_workers_one_killed_do_every_plan_exactly_once_as_a_single_runner_would() {
+fn on_postgres_three_workers_one_killed_in_a_step_do_every_plan_once() {
     let Some(shared) = TestDb::new("three_workers") else {
         return;
     };
     let reference = TestDb::new("three_workers_reference").unwrap();
+    // The doomed worker stops inside the inbox step of its third plan,
+    // its transaction open, until it is killed.
+    three_workers_one_killed(
+        Clinic::Postgres(Box::new(shared)),
+        Clinic::Postgres(Box::new(reference)),
+        "apply::inbox::during=2*off->sleep(600000)",
+    );
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn on_sqlite_three_workers_one_killed_between_steps_do_every_plan_once() {
     let dir = tempfile::tempdir().unwrap();
-    for db in [&shared, &reference] {
-        let seed = run(db.handover(dir.path()).args(SEED));
+    three_workers_one_killed(
+        Clinic::Sqlite(dir.path().join("shared.db")),
+        Clinic::Sqlite(dir.path().join("reference.db")),
+        "apply::inbox::before=2*off->sleep(600000)",
+    );
+}
+
+fn three_workers_one_killed(shared: Clinic, reference: Clinic, doom: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    for clinic in [&shared, &reference] {
+        let seed = run(clinic.handover(dir.path()).args(SEED));
         assert_eq!(seed.code, 0, "{}", seed.stderr);
     }
     let leavers = shared.texts(&format!(
@@ -125,37 +198,36 @@ fn three_workers_one_killed_do_every_plan_exactly_once_as_a_single_runner_would(
     let batch = write_batch(dir.path(), &leavers);
 
     let started = Instant::now();
-    // The third worker runs five plans, then stops inside the inbox step
-    // of its sixth (its transaction open) until it is killed.
-    let doomed = worker(
-        dir.path(),
-        &shared.url,
-        &batch,
-        Some("apply::inbox::during=5*off->sleep(600000)"),
-    );
+    let url = shared.url();
+    // The doomed worker runs two plans alone, then gets stuck in its third
+    // (three checkpoints, twice in a row); the others join it then.
+    let mut doomed = worker(dir.path(), &url, &batch, Some(doom));
     let doomed_pid = doomed.id();
-    let survivors = [
-        worker(dir.path(), &shared.url, &batch, None),
-        worker(dir.path(), &shared.url, &batch, None),
-    ];
-    let done = || {
-        shared
-            .text("SELECT count(*)::text FROM handover_runs WHERE status = 'done'")
-            .parse::<usize>()
-            .unwrap()
-    };
-    wait_for(
-        "a third of the batch and the doomed worker stuck",
-        Duration::from_secs(120),
-        || {
-            let held = shared.text(&format!(
-                "SELECT count(*)::text FROM handover_claims
-             WHERE pid = {doomed_pid} AND released_at IS NULL"
-            ));
-            done() >= PLANS / 3 && held == "1"
-        },
+    let stuck = format!(
+        "SELECT CAST(count(*) AS TEXT) FROM handover_claims c
+         JOIN handover_runs r ON r.username = c.username
+         JOIN handover_steps s ON s.run_id = r.id
+         WHERE c.pid = {doomed_pid} AND c.released_at IS NULL"
     );
-    let mut doomed = doomed;
+    let limit = Duration::from_secs(120);
+    wait_for("the doomed worker stuck in its third plan", limit, || {
+        if let Ok(Some(status)) = doomed.try_wait() {
+            panic!("the doomed worker ended by itself ({status})");
+        }
+        shared.text(&stuck) == "3" && {
+            std::thread::sleep(Duration::from_millis(200));
+            shared.text(&stuck) == "3"
+        }
+    });
+    let survivors = [
+        worker(dir.path(), &url, &batch, None),
+        worker(dir.path(), &url, &batch, None),
+    ];
+    wait_for("a third of the batch done", limit, || {
+        let done =
+            shared.text("SELECT CAST(count(*) AS TEXT) FROM handover_runs WHERE status = 'done'");
+        done.parse::<usize>().unwrap() >= PLANS / 3
+    });
     doomed.kill().unwrap();
     doomed.wait().unwrap();
     for survivor in survivors {
@@ -174,17 +246,27 @@ fn three_workers_one_killed_do_every_plan_exactly_once_as_a_single_runner_would(
             "each plan handled once: {stdout}"
         );
     }
-    let took = started.elapsed();
-    println!("three workers, one killed, {PLANS} plans: {took:?}");
+    println!(
+        "three workers, one killed, {PLANS} plans: {:?}",
+        started.elapsed()
+    );
 
     assert_exactly_once(&shared);
-    let taken_over = shared.text("SELECT sum(takeovers)::text FROM handover_claims");
+    let taken_over = shared.text("SELECT CAST(sum(takeovers) AS TEXT) FROM handover_claims");
     assert_eq!(
         taken_over, "1",
         "the killed worker's plan was taken over once"
     );
     let verify = run(shared.handover(dir.path()).args(["audit", "verify"]));
     assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    let status = run(shared.handover(dir.path()).args(["status"]));
+    assert!(
+        status
+            .stdout
+            .contains(&format!("worker claims: {PLANS} (0 held)")),
+        "{}",
+        status.stdout
+    );
 
     let started = Instant::now();
     let single = run(reference
@@ -195,29 +277,41 @@ fn three_workers_one_killed_do_every_plan_exactly_once_as_a_single_runner_would(
         .env("HANDOVER_PASSWORD", "admin-password"));
     assert_eq!(single.code, 0, "{}", single.stderr);
     println!("a single runner, {PLANS} plans: {:?}", started.elapsed());
+    let (workers, single) = (shared.dump(), reference.dump());
+    let differ = workers
+        .lines()
+        .zip(single.lines())
+        .find(|(ours, theirs)| ours != theirs);
     assert_eq!(
-        postgres_dump(&shared),
-        postgres_dump(&reference),
+        differ, None,
         "the workers leave the clinic as a single runner does"
     );
+    assert_eq!(workers.lines().count(), single.lines().count());
 }
 
 /// One finished run per leaver, each step checkpointed once and audited
 /// once, every claim let go as done.
-fn assert_exactly_once(db: &TestDb) {
+fn assert_exactly_once(db: &Clinic) {
     let runs = db.texts("SELECT username || ' ' || status FROM handover_runs ORDER BY username");
     assert_eq!(runs.len(), PLANS, "one run per leaver: {runs:?}");
     assert!(runs.iter().all(|run| run.ends_with(" done")), "{runs:?}");
-    let steps = db.text("SELECT count(*)::text FROM handover_steps");
+    let steps = db.text("SELECT CAST(count(*) AS TEXT) FROM handover_steps");
     assert_eq!(steps, (PLANS * 7).to_string(), "seven checkpoints per plan");
     let doubled = db.texts(
         "SELECT username || ' ' || step FROM handover_audit
          GROUP BY username, step HAVING count(*) > 1",
     );
     assert!(doubled.is_empty(), "audit entries doubled: {doubled:?}");
-    let audited = db.text("SELECT count(*)::text FROM handover_audit");
+    let audited = db.text("SELECT CAST(count(*) AS TEXT) FROM handover_audit");
     assert_eq!(audited, (PLANS * 7).to_string());
-    let claims = db.texts("SELECT coalesce(outcome, 'held') FROM handover_claims");
+    let claims = db.texts(
+        "SELECT username || ' ' || CAST(pid AS TEXT) || ' ' || coalesce(outcome, 'held')
+            || ' ' || CAST(takeovers AS TEXT) || ' ' || claimed_at || ' ' || lease_until
+         FROM handover_claims ORDER BY claimed_at",
+    );
     assert_eq!(claims.len(), PLANS);
-    assert!(claims.iter().all(|outcome| outcome == "done"), "{claims:?}");
+    assert!(
+        claims.iter().all(|claim| claim.contains(" done ")),
+        "{claims:#?}"
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::store::{Claim, PlanKey, Store, StoreError, Worker, Writer};
+use crate::store::{Claim, Found, PlanKey, Store, StoreError, Worker, Writer};
 
 /// What a worker found when it tried to claim a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +32,11 @@ enum Decision {
 /// started, by the database's clock: a claim let go since then was handled
 /// in this round; one let go earlier belongs to an earlier apply, and the
 /// plan may be handled again (its review says whether anything is left).
-fn decide(found: Option<&Claim>, me: &Worker, round: Timestamp) -> Decision {
-    let Some(claim) = found else {
-        return Decision::Insert;
+fn decide(found: &Found, me: &Worker, round: Timestamp) -> Decision {
+    let claim = match found {
+        Found::Unclaimed => return Decision::Insert,
+        Found::Busy => return Decision::Leave(Attempt::Held(None)),
+        Found::Claim(claim) => claim,
     };
     match claim.released_at {
         None if claim.worker.id == me.id => Decision::Take { from: None },
@@ -71,7 +73,7 @@ fn claim_in(
     round: Timestamp,
 ) -> anyhow::Result<Attempt> {
     let found = writer.claim(plan)?;
-    match decide(found.as_ref(), me, round) {
+    match decide(&found, me, round) {
         Decision::Insert if writer.insert_claim(plan, me, lease)? => {
             Ok(Attempt::Claimed { from: None })
         }
@@ -166,23 +168,28 @@ mod tests {
 
     #[test]
     fn an_unclaimed_plan_is_inserted() {
-        assert_eq!(decide(None, &worker("me"), at(ROUND)), Decision::Insert);
+        let none = Found::Unclaimed;
+        assert_eq!(decide(&none, &worker("me"), at(ROUND)), Decision::Insert);
+        assert_eq!(
+            decide(&Found::Busy, &worker("me"), at(ROUND)),
+            Decision::Leave(Attempt::Held(None))
+        );
     }
 
     #[test]
     fn a_live_lease_of_another_worker_is_left_alone() {
-        let held = claim_by("other", None, false);
+        let held = Found::Claim(claim_by("other", None, false));
         assert_eq!(
-            decide(Some(&held), &worker("me"), at(ROUND)),
+            decide(&held, &worker("me"), at(ROUND)),
             Decision::Leave(Attempt::Held(Some(worker("other"))))
         );
     }
 
     #[test]
     fn an_ended_lease_is_taken_over_naming_the_dead_worker() {
-        let dead = claim_by("other", None, true);
+        let dead = Found::Claim(claim_by("other", None, true));
         assert_eq!(
-            decide(Some(&dead), &worker("me"), at(ROUND)),
+            decide(&dead, &worker("me"), at(ROUND)),
             Decision::Take {
                 from: Some(worker("other"))
             }
@@ -191,14 +198,14 @@ mod tests {
 
     #[test]
     fn a_plan_let_go_in_this_round_is_handled_and_one_of_an_earlier_round_is_not() {
-        let now = claim_by("other", Some("2026-12-01T09:00:40Z"), false);
+        let now = Found::Claim(claim_by("other", Some("2026-12-01T09:00:40Z"), false));
         assert!(matches!(
-            decide(Some(&now), &worker("me"), at(ROUND)),
+            decide(&now, &worker("me"), at(ROUND)),
             Decision::Leave(Attempt::Handled(_))
         ));
-        let earlier = claim_by("other", Some("2026-11-30T09:00:00Z"), false);
+        let earlier = Found::Claim(claim_by("other", Some("2026-11-30T09:00:00Z"), false));
         assert_eq!(
-            decide(Some(&earlier), &worker("me"), at(ROUND)),
+            decide(&earlier, &worker("me"), at(ROUND)),
             Decision::Take { from: None }
         );
     }

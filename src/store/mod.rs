@@ -262,10 +262,9 @@ pub trait Writer {
     /// so the step's sweep cannot miss a booking made while it runs.
     fn hold_user(&mut self, user: i64) -> anyhow::Result<()>;
 
-    /// The claim on a plan, locked until the transaction ends. `None` when
-    /// there is none, or when another transaction has it locked right now
-    /// (its worker is inside a step of the plan).
-    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Option<Claim>>;
+    /// The claim on a plan, locked until the transaction ends; or that
+    /// there is none, or that another transaction has it locked right now.
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found>;
 
     /// Records a new claim of `worker` on a plan, its lease running from
     /// the database's clock; false when another claim on it came first.

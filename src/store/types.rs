@@ -320,3 +320,15 @@ pub struct Claim {
     /// Whether the lease had ended, by the database's clock, when read.
     pub expired: bool,
 }
+
+/// What a worker finds when it looks at a plan's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// No worker ever claimed the plan.
+    Unclaimed,
+    /// Another transaction has the claim locked: its worker is inside a
+    /// step of the plan right now (PostgreSQL only).
+    Busy,
+    /// The claim, locked until this transaction ends.
+    Claim(Claim),
+}

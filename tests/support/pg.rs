@@ -1,5 +1,6 @@
 //! A fresh PostgreSQL database per test on the server that
-//! `HANDOVER_TEST_POSTGRES_URL` names, and a dump of its EMR rows to
+//! `HANDOVER_TEST_POSTGRES_URL` names, and dumps of the EMR rows of a
+//! PostgreSQL or SQLite clinic (all columns but `password_hash`) to
 //! compare clinics with. Unset, a test says it did not run and returns;
 //! set but unreachable, it fails. (The same helpers as `tests/postgres.rs`,
 //! for the tests of workers and concurrency.)
@@ -188,6 +189,32 @@ const EMR: &[(&str, &str, &[&str])] = &[
         &["id", "practitioner_id", "status", "service_date"],
     ),
 ];
+
+/// Every EMR row of a SQLite file, values as text, ordered by key.
+pub fn sqlite_dump(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut out = String::new();
+    for (table, key, columns) in EMR {
+        out.push_str(&format!("## {table}\n"));
+        let select: Vec<String> = columns
+            .iter()
+            .map(|column| format!("coalesce(CAST({column} AS TEXT), 'NULL')"))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {table} ORDER BY {key}",
+            select.join(" || '|' || ")
+        );
+        let mut statement = conn.prepare(&sql).unwrap();
+        for row in statement
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+        {
+            out.push_str(&row.unwrap());
+            out.push('\n');
+        }
+    }
+    out
+}
 
 /// The same dump of a PostgreSQL database: flags as 1/0, times as UTC text.
 pub fn postgres_dump(db: &TestDb) -> String {

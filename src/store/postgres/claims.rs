@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_postgres::{Error, GenericClient, Row};
 
 use super::unsigned;
-use crate::store::{Claim, PlanKey, Worker};
+use crate::store::{Claim, Found, PlanKey, Worker};
 
 const CLAIM_COLUMNS: &str = "username, fingerprint, worker, host, pid, claimed_at,
     lease_until, released_at, outcome, takeovers, lease_until < now()";
@@ -52,17 +52,30 @@ pub async fn all<C: GenericClient>(client: &C) -> Result<Vec<Claim>, Error> {
     Ok(rows.iter().map(claim_row).collect())
 }
 
-/// The claim on a plan, locked for this transaction; skipped (`None`)
-/// while another transaction holds it.
-pub async fn locked<C: GenericClient>(client: &C, plan: &PlanKey) -> Result<Option<Claim>, Error> {
+/// The claim on a plan, locked for this transaction. One that another
+/// transaction holds is skipped and reported busy, not waited for: a step
+/// of its worker holds it, and an insert would wait for that step too.
+pub async fn locked<C: GenericClient>(client: &C, plan: &PlanKey) -> Result<Found, Error> {
     let sql = format!(
         "SELECT {CLAIM_COLUMNS} FROM handover_claims
          WHERE username = $1 AND fingerprint = $2 FOR UPDATE SKIP LOCKED"
     );
-    let row = client
-        .query_opt(&sql, &[&plan.user, &plan.fingerprint])
-        .await?;
-    Ok(row.as_ref().map(claim_row))
+    let key: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&plan.user, &plan.fingerprint];
+    if let Some(row) = client.query_opt(&sql, &key).await? {
+        return Ok(Found::Claim(claim_row(&row)));
+    }
+    let exists: bool = client
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM handover_claims WHERE username = $1 AND fingerprint = $2)",
+            &key,
+        )
+        .await?
+        .get(0);
+    Ok(if exists {
+        Found::Busy
+    } else {
+        Found::Unclaimed
+    })
 }
 
 pub async fn insert<C: GenericClient>(

@@ -18,7 +18,7 @@ use super::reads::{
 };
 use super::{AUDIT_KEY, claims, whole_seconds};
 use crate::store::{
-    AuditEntry, Claim, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
+    AuditEntry, Found, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
     PlanKey, QnaireKind, Worker, Writer,
 };
 
@@ -333,7 +333,7 @@ impl Writer for PostgresWriter<'_> {
         Ok(())
     }
 
-    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Option<Claim>> {
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found> {
         Ok(self.runtime.block_on(claims::locked(self.tx, plan))?)
     }
 

@@ -1,22 +1,26 @@
 //! Claims of `apply --workers` on SQLite: one row per plan in
 //! `handover_claims`. Every writing transaction is `IMMEDIATE`, so reading
 //! a claim and taking it cannot interleave with another worker's; leases
-//! are computed with SQLite's own clock, in whole seconds like every time
-//! handover stores.
+//! are computed with SQLite's own clock, to the millisecond (times of
+//! other tables are whole seconds; every time in this table has the same
+//! form, so text order is still time order).
 
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Row};
 
 use super::{optional_timestamp, timestamp, unsigned};
-use crate::store::{Claim, PlanKey, Worker};
+use crate::store::{Claim, Found, PlanKey, Worker};
 
 /// Now, as stored text, by SQLite's clock.
-pub const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+pub const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// Now plus the lease (`?6`, a `strftime` modifier), as stored text.
+const LEASE_END: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?6)";
 
 const CLAIM_COLUMNS: &str = "username, fingerprint, worker, host, pid, claimed_at,
     lease_until, released_at, outcome, takeovers,
-    lease_until < strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+    lease_until < strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /// A lease's length as a `strftime` modifier, at least one second.
 fn modifier(lease: Duration) -> String {
@@ -58,12 +62,15 @@ pub fn all(conn: &Connection) -> rusqlite::Result<Vec<Claim>> {
     statement.query_map([], claim_row)?.collect()
 }
 
-pub fn find(conn: &Connection, plan: &PlanKey) -> rusqlite::Result<Option<Claim>> {
+/// The claim on a plan; never busy, since the transaction is `IMMEDIATE`.
+pub fn find(conn: &Connection, plan: &PlanKey) -> rusqlite::Result<Found> {
     let sql = format!(
         "SELECT {CLAIM_COLUMNS} FROM handover_claims WHERE username = ?1 AND fingerprint = ?2"
     );
-    conn.query_row(&sql, (&plan.user, &plan.fingerprint), claim_row)
-        .optional()
+    let claim = conn
+        .query_row(&sql, (&plan.user, &plan.fingerprint), claim_row)
+        .optional()?;
+    Ok(claim.map_or(Found::Unclaimed, Found::Claim))
 }
 
 pub fn insert(
@@ -75,7 +82,7 @@ pub fn insert(
     let sql = format!(
         "INSERT INTO handover_claims
             (username, fingerprint, worker, host, pid, claimed_at, lease_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, {NOW}, strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?6))
+         VALUES (?1, ?2, ?3, ?4, ?5, {NOW}, {LEASE_END})
          ON CONFLICT (username, fingerprint) DO NOTHING"
     );
     let inserted = conn.execute(
@@ -101,7 +108,7 @@ pub fn replace(
 ) -> rusqlite::Result<()> {
     let sql = format!(
         "UPDATE handover_claims SET worker = ?3, host = ?4, pid = ?5, claimed_at = {NOW},
-            lease_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?6),
+            lease_until = {LEASE_END},
             released_at = NULL, outcome = NULL, takeovers = takeovers + ?7
          WHERE username = ?1 AND fingerprint = ?2"
     );
@@ -127,7 +134,7 @@ pub fn renew(
     lease: Duration,
 ) -> rusqlite::Result<bool> {
     let renewed = conn.execute(
-        "UPDATE handover_claims SET lease_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?4)
+        "UPDATE handover_claims SET lease_until = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?4)
          WHERE username = ?1 AND fingerprint = ?2 AND worker = ?3 AND released_at IS NULL",
         (&plan.user, &plan.fingerprint, &worker.id, modifier(lease)),
     )?;

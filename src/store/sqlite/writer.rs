@@ -13,7 +13,7 @@ use super::claims;
 use super::reads::{self, APPOINTMENT_QNAIRES, FUTURE_APPOINTMENTS, OPEN_INBOX, OPEN_QNAIRES};
 use crate::clock::to_db_text;
 use crate::store::{
-    AuditEntry, Claim, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
+    AuditEntry, Found, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
     PlanKey, QnaireKind, Worker, Writer,
 };
 
@@ -307,7 +307,7 @@ impl Writer for SqliteWriter<'_> {
         Ok(())
     }
 
-    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Option<Claim>> {
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found> {
         Ok(claims::find(self.conn, plan)?)
     }
 
