@@ -1,17 +1,20 @@
 //! The PostgreSQL backend (tokio-postgres through a small deadpool pool).
 //! The store owns a current-thread tokio runtime and blocks on it inside
-//! each trait method, so the rest of handover stays synchronous. Writing
-//! transactions run at READ COMMITTED and lock the rows they move with
-//! `SELECT … FOR UPDATE`, so a second writer waits instead of failing. The
-//! runner lock is a session advisory lock on a connection kept open for the
-//! store's lifetime: the server drops it when the process dies. The URL is
-//! never shown with its password: [`PostgresStore::name`] has it removed.
+//! each trait method, so the rest of handover stays synchronous. Sessions
+//! to another machine use TLS ([`tls`]). Writing transactions run at READ
+//! COMMITTED, hold the leaver's `users` row and lock the rows they move
+//! with `SELECT … FOR UPDATE`, so a second writer waits instead of failing.
+//! The runner lock is a session advisory lock (exclusive for a sole runner,
+//! shared among `--workers`) on a connection kept open for the store's
+//! lifetime: the server drops it when the process dies. The URL is never
+//! shown with its password: [`PostgresStore::name`] has it removed.
 
 mod claims;
 mod migrations;
 mod reads;
 mod schema;
 mod seed;
+mod tls;
 mod writer;
 
 use std::str::FromStr;
@@ -21,6 +24,8 @@ use jiff::Timestamp;
 use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
+
+use tls::Connector;
 
 use crate::store::{
     Access, AuditEntry, Claim, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry,
@@ -44,6 +49,8 @@ pub struct PostgresStore {
     runtime: Runtime,
     pool: Pool,
     config: Config,
+    /// Plain TCP or TLS, as [`tls::transport`] decided for the URL.
+    connector: Connector,
     /// The URL without its password.
     name: String,
     /// The session holding the runner lock, while this store holds it.
@@ -63,6 +70,14 @@ impl PostgresStore {
         if access == Access::Read {
             config.options("-c default_transaction_read_only=on");
         }
+        let transport = tls::transport(&config, tls::sslmode_written(url));
+        let connector = Connector::for_transport(&mut config, transport).map_err(|cause| {
+            StoreError::Backend {
+                db: name.clone(),
+                action: "set up TLS",
+                source: cause.into(),
+            }
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -72,7 +87,7 @@ impl PostgresStore {
                 action: "start the PostgreSQL client",
                 source: Box::new(err),
             })?;
-        let pool = pool(config.clone()).map_err(|err| StoreError::Backend {
+        let pool = pool(config.clone(), &connector).map_err(|err| StoreError::Backend {
             db: name.clone(),
             action: "start the connection pool",
             source: Box::new(err),
@@ -81,11 +96,17 @@ impl PostgresStore {
             runtime,
             pool,
             config,
+            connector,
             name,
             runner: None,
         };
         drop(store.client()?);
-        tracing::debug!(db = store.name, ?access, "opened the clinic database");
+        tracing::debug!(
+            db = store.name,
+            ?access,
+            ?transport,
+            "opened the clinic database"
+        );
         Ok(store)
     }
 
@@ -192,12 +213,10 @@ impl PostgresStore {
     /// Takes the runner lock, `shared` among workers or sole, on a session
     /// of its own that lives as long as the store.
     fn take_runner_lock(&mut self, shared: bool) -> Result<bool, StoreError> {
-        let connect = self.config.connect(NoTls);
-        let (client, connection) = self
+        let client = self
             .runtime
-            .block_on(connect)
+            .block_on(self.connector.connect(&self.config))
             .map_err(|err| self.unreachable(err))?;
-        self.runtime.spawn(connection);
         let sql = if shared {
             "SELECT pg_try_advisory_lock_shared($1)"
         } else {
@@ -215,14 +234,14 @@ impl PostgresStore {
     }
 }
 
-fn pool(config: Config) -> Result<Pool, deadpool_postgres::BuildError> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+fn pool(config: Config, connector: &Connector) -> Result<Pool, deadpool_postgres::BuildError> {
+    let recycling = || ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match connector {
+        Connector::Plain => Manager::from_config(config, NoTls, recycling()),
+        Connector::Tls(tls) => Manager::from_config(config, tls.clone(), recycling()),
+    };
     Pool::builder(manager).max_size(POOL_SIZE).build()
 }
 
