@@ -5,7 +5,9 @@
 //! once — and the clinic ends exactly as a single runner leaves an
 //! identical one. On PostgreSQL (from `HANDOVER_TEST_POSTGRES_URL`) the
 //! worker dies with a step's transaction open; on SQLite, where an open
-//! transaction would stop every other writer, between two steps.
+//! transaction would stop every other writer, between two steps. Also:
+//! workers and a sole runner keep each other out, and `--lease-secs`
+//! needs `--workers`.
 
 mod common;
 #[path = "support/pg.rs"]
@@ -314,4 +316,78 @@ fn assert_exactly_once(db: &Clinic) {
         claims.iter().all(|claim| claim.contains(" done ")),
         "{claims:#?}"
     );
+}
+
+/// `handover apply jobs` on the clinic `url`, as a child.
+fn apply_jobs(dir: &Path, url: &str, workers: bool, failpoints: &str) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_handover"));
+    command
+        .current_dir(dir)
+        .args(["--db", url, "apply"])
+        .arg(common::root().join("jobs"))
+        .args(["--operator", "admin", "--yes", "-q"])
+        .args(if workers { &["--workers"][..] } else { &[][..] })
+        .env("HANDOVER_PASSWORD", "admin-password")
+        .env("HANDOVER_NOW", NOW)
+        .env("FAILPOINTS", failpoints)
+        .env_remove("HANDOVER_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command.spawn().expect("handover starts")
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn on_sqlite_workers_and_a_sole_runner_keep_each_other_out() {
+    let dir = tempfile::tempdir().unwrap();
+    keep_each_other_out(Clinic::Sqlite(dir.path().join("clinic.db")));
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn on_postgres_workers_and_a_sole_runner_keep_each_other_out() {
+    if let Some(db) = TestDb::new("keep_each_other_out") {
+        keep_each_other_out(Clinic::Postgres(Box::new(db)));
+    }
+}
+
+/// A sole runner keeps workers out (exit 6), and a worker a sole runner.
+fn keep_each_other_out(db: Clinic) {
+    let dir = tempfile::tempdir().unwrap();
+    let seed =
+        run(db
+            .handover(dir.path())
+            .args(["db", "seed", "--admin-password", "admin-password"]));
+    assert_eq!(seed.code, 0, "{}", seed.stderr);
+    let (url, pause) = (db.url(), "apply::appointments::before=sleep(30000)");
+    for (holder_is_worker, second_is_worker) in [(false, true), (true, false)] {
+        let mut holder = apply_jobs(dir.path(), &url, holder_is_worker, pause);
+        let pid = holder.id().to_string();
+        wait_for(
+            "the first runner to hold the lock",
+            Duration::from_secs(30),
+            || db.texts("SELECT CAST(pid AS TEXT) FROM handover_lock") == [pid.clone()],
+        );
+        let (code, _, stderr) = finish(apply_jobs(dir.path(), &url, second_is_worker, ""));
+        assert_eq!(code, 6, "the second runner is busy: {stderr}");
+        assert!(stderr.contains("another runner holds"), "{stderr}");
+        holder.kill().unwrap();
+        holder.wait().unwrap();
+    }
+}
+
+#[test]
+fn a_lease_without_workers_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = common::root().join("jobs");
+    let output = run(common::handover(dir.path()).arg("apply").arg(jobs).args([
+        "--operator",
+        "admin",
+        "--yes",
+        "--lease-secs",
+        "5",
+    ]));
+    assert_eq!(output.code, 2, "{}", output.stderr);
+    assert!(output.stderr.contains("--workers"), "{}", output.stderr);
 }
