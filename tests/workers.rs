@@ -318,6 +318,58 @@ fn assert_exactly_once(db: &Clinic) {
     );
 }
 
+/// A worker alive but stuck inside a step (a hung machine, say) holds
+/// its plan only for a lease: the server ends its idle transaction, the
+/// other worker takes the plan over, and the stuck one, when it wakes,
+/// can change nothing.
+#[cfg(feature = "failpoints")]
+#[test]
+fn on_postgres_a_worker_stuck_in_a_step_loses_its_plan_after_its_lease() {
+    let Some(db) = TestDb::new("stuck_worker") else {
+        return;
+    };
+    let db = Clinic::Postgres(Box::new(db));
+    let dir = tempfile::tempdir().unwrap();
+    let seed = run(db.handover(dir.path()).args(SEED));
+    assert_eq!(seed.code, 0, "{}", seed.stderr);
+    let leavers = db.texts(&format!(
+        "SELECT username FROM users
+         WHERE username LIKE 'p%' AND role = 'practitioner' AND province <> 'ON'
+         ORDER BY username LIMIT {PLANS}"
+    ));
+    let batch = write_batch(dir.path(), &leavers);
+    let url = db.url();
+    let stuck = worker(
+        dir.path(),
+        &url,
+        &batch,
+        Some("apply::inbox::during=sleep(6000)"),
+    );
+    let pid = stuck.id();
+    wait_for(
+        "the worker stuck in its first plan",
+        Duration::from_secs(30),
+        || {
+            db.text(&format!(
+                "SELECT CAST(count(*) AS TEXT) FROM handover_claims c
+             JOIN handover_runs r ON r.username = c.username
+             JOIN handover_steps s ON s.run_id = r.id
+             WHERE c.pid = {pid} AND c.released_at IS NULL"
+            )) == "3"
+        },
+    );
+    let (code, stdout, stderr) = finish(worker(dir.path(), &url, &batch, None));
+    assert_eq!(code, 0, "the other worker does the whole batch: {stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["plans"].as_array().unwrap().len(), PLANS, "{stdout}");
+    let (code, stdout, stderr) = finish(stuck);
+    assert_eq!(code, 1, "the stuck worker's plan failed for it: {stderr}");
+    println!("the stuck worker said: {stdout}");
+    assert_exactly_once(&db);
+    let taken_over = db.text("SELECT CAST(sum(takeovers) AS TEXT) FROM handover_claims");
+    assert_eq!(taken_over, "1");
+}
+
 /// `handover apply jobs` on the clinic `url`, as a child.
 fn apply_jobs(dir: &Path, url: &str, workers: bool, failpoints: &str) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_handover"));

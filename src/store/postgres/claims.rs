@@ -131,13 +131,23 @@ pub async fn replace<C: GenericClient>(
 }
 
 /// Extends the lease; waits for a worker's claiming transaction on the
-/// row, then sees whether the plan is still this worker's.
+/// row, then sees whether the plan is still this worker's. The step's
+/// transaction now holds the claim's row, which other workers skip as
+/// busy: should this worker's machine die inside the step, the server
+/// ends the session once it has sat idle in the transaction for a lease,
+/// so that the plan can be taken over (a dead process's session ends at
+/// once; a dead machine's would otherwise last until TCP gives up).
 pub async fn renew<C: GenericClient>(
     client: &C,
     plan: &PlanKey,
     worker: &Worker,
     lease: Duration,
 ) -> Result<bool, Error> {
+    let idle = format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}",
+        lease.as_millis().max(1)
+    );
+    client.batch_execute(&idle).await?;
     let renewed = client
         .execute(
             "UPDATE handover_claims
