@@ -93,15 +93,8 @@ impl Shift {
         runner.fence = Some(fence.clone());
         let result = handle(runner, index);
         runner.fence = None;
-        match fence.release(runner.store, result.outcome.as_str()) {
-            Ok(true) => {}
-            Ok(false) => {
-                tracing::warn!(plan = %fence.plan.user, "the claim had passed to another worker")
-            }
-            Err(err) => {
-                tracing::warn!(plan = %fence.plan.user, error = %err, "could not let the claim go; it lapses with its lease")
-            }
-        }
+        let released = fence.release(runner.store, result.outcome.as_str());
+        warn_unless_released(&fence, released);
         result
     }
 
@@ -111,6 +104,16 @@ impl Shift {
                 .results
                 .iter()
                 .any(|(_, result)| matches!(result.outcome, Outcome::Blocked | Outcome::Failed))
+    }
+}
+
+/// Says why a claim was not let go: it lapses with its lease anyway.
+fn warn_unless_released(fence: &Fence, released: Result<bool, StoreError>) {
+    let plan = &fence.plan.user;
+    match released {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(%plan, "the claim had passed to another worker"),
+        Err(err) => tracing::warn!(%plan, error = %err, "could not let the claim go"),
     }
 }
 

@@ -140,8 +140,12 @@ fn claims_text(claims: &[Claim]) -> String {
             "    {}  {}  by process {} on `{}`",
             claim.plan.user, state, claim.worker.pid, claim.worker.host
         ));
-        if claim.takeovers > 0 {
-            out.push_str(&format!("  (taken over {}×)", claim.takeovers));
+        match claim.takeovers {
+            0 => {}
+            1 => out.push_str("  (taken over once from a worker whose lease ended)"),
+            n => out.push_str(&format!(
+                "  (taken over {n} times from workers whose lease ended)"
+            )),
         }
         out.push('\n');
     }

@@ -4,6 +4,8 @@
 //! is shared with other workers and the plans are claimed one at a time
 //! (`crate::apply::workers`), each reviewed again right before it runs.
 
+mod workers;
+
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,7 +21,7 @@ use crate::config::Config;
 use crate::operator::{self, Denied};
 use crate::output::Printer;
 use crate::plan::{self, Plan};
-use crate::review::{self, Code, Context, Finding, PlanReview, Status};
+use crate::review::{self, Code, Finding, PlanReview, Status};
 use crate::store::{self, Access, LockHolder, Store, Worker};
 
 /// What `apply` was asked to do.
@@ -97,13 +99,13 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
             lease,
             fail_fast: request.fail_fast,
         };
-        let batch = Batch {
+        let batch = workers::Batch {
             config: &config,
             plans: &loaded.plans,
             context: &context,
             saved: saved.as_ref(),
         };
-        return work_share(printer, &mut runner, &shift, &batch);
+        return workers::work_share(printer, &mut runner, &shift, &batch);
     }
     let mut results = run_plans(
         &mut runner,
@@ -122,88 +124,6 @@ fn worst_of(results: &[PlanResult]) -> Exit {
     results.iter().fold(Exit::Success, |worst, result| {
         worst.worst(result.outcome.exit())
     })
-}
-
-/// What a worker needs to handle any plan of the batch it claims.
-struct Batch<'a> {
-    config: &'a Config,
-    plans: &'a [Plan],
-    context: &'a Context,
-    saved: Option<&'a SavedReview>,
-}
-
-/// `--workers`: claims plans one at a time until the batch is handled; the
-/// exit tells the worst outcome of the plans this worker handled.
-fn work_share(
-    printer: &Printer,
-    runner: &mut Runner,
-    shift: &Shift,
-    batch: &Batch,
-) -> Result<Exit, Exit> {
-    let progress = crate::output::progress(batch.plans.len() as u64);
-    let mut handle = |runner: &mut Runner, index: usize| {
-        let result = handle_claimed(runner, batch, index);
-        progress.inc(1);
-        result
-    };
-    let share = shift
-        .work(runner, batch.plans, &mut handle)
-        .map_err(|err| store_failure(&err))?;
-    progress.finish_and_clear();
-    let results: Vec<PlanResult> = share
-        .results
-        .into_iter()
-        .map(|(_, result)| result)
-        .collect();
-    report(printer, &results, Some(share.by_others));
-    Ok(worst_of(&results))
-}
-
-/// One claimed plan: reviewed again now, then run (with its billing
-/// deliveries) when the review lets it.
-fn handle_claimed(runner: &mut Runner, batch: &Batch, index: usize) -> PlanResult {
-    let plan = &batch.plans[index];
-    let mut review = match review::review_plan(&*runner.store, batch.plans, index, batch.context) {
-        Ok(review) => review,
-        Err(err) => return failed(plan, err.to_string()),
-    };
-    if let Some(saved) = batch.saved {
-        if !saved.covers(&review) {
-            let why = "not in the `--reviewed` review".to_string();
-            return PlanResult::without_run(&review, Outcome::Skipped, Some(why));
-        }
-        if saved
-            .hold_to(std::slice::from_mut(&mut review), &*runner.store)
-            .is_err()
-        {
-            return failed(
-                plan,
-                "could not compare the plan with the saved review".into(),
-            );
-        }
-    }
-    if let Some(outcome) = decide(&review) {
-        return PlanResult::without_run(&review, outcome, None);
-    }
-    let mut result = runner.run(plan);
-    deliver(
-        runner,
-        batch.config,
-        std::slice::from_ref(plan),
-        std::slice::from_mut(&mut result),
-    );
-    result
-}
-
-fn failed(plan: &Plan, error: String) -> PlanResult {
-    PlanResult {
-        user: plan.user.value.to_string(),
-        outcome: Outcome::Failed,
-        steps: Vec::new(),
-        items: 0,
-        blockers: Vec::new(),
-        error: Some(error),
-    }
 }
 
 /// Opens the database for changes, checked and migrated.
