@@ -106,6 +106,16 @@ pub enum Command {
         /// Stop at the first blocked or failed plan.
         #[arg(long)]
         fail_fast: bool,
+        /// Share the batch with other runners started the same way, on this
+        /// machine or others: each claims one plan at a time.
+        #[arg(long)]
+        workers: bool,
+        /// With `--workers`: seconds a claimed plan stays a worker's without
+        /// renewal (each step renews it); a dead worker's plan is taken over
+        /// once it ends.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_LEASE_SECS,
+              value_parser = clap::value_parser!(u64).range(1..=3600), requires = "workers")]
+        lease_secs: u64,
     },
     /// Show the audit trail, or `audit verify` to check it end to end.
     Audit {
@@ -164,6 +174,9 @@ pub enum AuditCommand {
     /// Check the whole hash chain; exit 1 naming the first bad entry.
     Verify,
 }
+
+/// How long a worker's claim on a plan lasts without renewal, by default.
+pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// The most rows `db seed` makes of any one kind.
 pub const MAX_SEED_ROWS: u64 = 50_000_000;
@@ -238,6 +251,8 @@ pub fn dispatch(cli: Cli) -> Exit {
             yes,
             reviewed,
             fail_fast,
+            workers,
+            lease_secs,
         } => {
             let request = commands::apply::Request {
                 paths: &paths,
@@ -246,6 +261,7 @@ pub fn dispatch(cli: Cli) -> Exit {
                 yes,
                 reviewed: reviewed.as_deref(),
                 fail_fast,
+                workers: workers.then(|| std::time::Duration::from_secs(lease_secs)),
             };
             commands::apply::run(&printer, &cli.global, request)
         }

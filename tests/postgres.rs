@@ -11,212 +11,13 @@
 //! at the end.
 
 mod common;
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::path::Path;
 
-use common::db::{connect, server, server_root};
 use common::{NOW, handover, root, run};
-use tokio::runtime::Runtime;
-use tokio_postgres::Client;
-
-/// A fresh database on the test server, dropped when this goes away.
-struct TestDb {
-    runtime: Runtime,
-    admin: Client,
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    /// A new database on the test server; fails when it is unreachable.
-    fn new() -> TestDb {
-        let server = server();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let admin = connect(&runtime, &server);
-        let name = format!("handover_t_{:016x}", fastrand::u64(..));
-        runtime
-            .block_on(admin.batch_execute(&format!("CREATE DATABASE {name}")))
-            .unwrap();
-        let url = format!("{}/{name}", server_root(&server));
-        TestDb {
-            runtime,
-            admin,
-            name,
-            url,
-        }
-    }
-
-    /// A session on this test's database.
-    fn client(&self) -> Client {
-        connect(&self.runtime, &self.url)
-    }
-
-    fn execute(&self, sql: &str) {
-        let client = self.client();
-        self.runtime.block_on(client.batch_execute(sql)).unwrap();
-    }
-
-    /// The first column of every row of `sql`, as text.
-    fn texts(&self, sql: &str) -> Vec<String> {
-        let client = self.client();
-        let rows = self.runtime.block_on(client.query(sql, &[])).unwrap();
-        rows.iter()
-            .map(|row| row.get::<_, Option<String>>(0).unwrap_or("NULL".into()))
-            .collect()
-    }
-
-    /// `handover` with `--db` set to this database.
-    fn handover(&self, dir: &Path, args: &[&str]) -> common::Run {
-        run(handover(dir).arg("--db").arg(&self.url).args(args))
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let _ = self.runtime.block_on(self.admin.batch_execute(&sql));
-    }
-}
-
-/// The EMR tables, their key, and their columns but `password_hash`.
-const EMR: &[(&str, &str, &[&str])] = &[
-    (
-        "users",
-        "id",
-        &[
-            "id",
-            "username",
-            "full_name",
-            "role",
-            "province",
-            "active",
-            "deactivated_at",
-            "deactivated_by",
-        ],
-    ),
-    (
-        "user_permissions",
-        "user_id, permission",
-        &["user_id", "permission"],
-    ),
-    (
-        "appointments",
-        "id",
-        &[
-            "id",
-            "practitioner_id",
-            "patient_id",
-            "starts_at",
-            "ends_at",
-            "status",
-        ],
-    ),
-    (
-        "qnaires",
-        "id",
-        &[
-            "id",
-            "practitioner_id",
-            "patient_id",
-            "kind",
-            "appointment_id",
-            "status",
-        ],
-    ),
-    (
-        "inbox_messages",
-        "id",
-        &[
-            "id",
-            "owner_id",
-            "subject",
-            "received_at",
-            "snoozed_until",
-            "archived",
-            "forwarded_from",
-        ],
-    ),
-    (
-        "lab_integrations",
-        "id",
-        &["id", "lab", "user_id", "is_main"],
-    ),
-    (
-        "billing_links",
-        "user_id, system",
-        &["user_id", "system", "billing_number", "connected"],
-    ),
-    (
-        "billing_claims",
-        "id",
-        &["id", "practitioner_id", "status", "service_date"],
-    ),
-];
-
-/// Every EMR row of a SQLite file, values as text, ordered by key.
-fn sqlite_dump(db: &Path) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut out = String::new();
-    for (table, key, columns) in EMR {
-        out.push_str(&format!("## {table}\n"));
-        let select: Vec<String> = columns
-            .iter()
-            .map(|column| format!("coalesce(CAST({column} AS TEXT), 'NULL')"))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {table} ORDER BY {key}",
-            select.join(" || '|' || ")
-        );
-        let mut statement = conn.prepare(&sql).unwrap();
-        for row in statement
-            .query_map([], |row| row.get::<_, String>(0))
-            .unwrap()
-        {
-            out.push_str(&row.unwrap());
-            out.push('\n');
-        }
-    }
-    out
-}
-
-/// The same dump of a PostgreSQL database: flags as 1/0, times as UTC text.
-fn postgres_dump(db: &TestDb) -> String {
-    let mut out = String::new();
-    for (table, key, columns) in EMR {
-        out.push_str(&format!("## {table}\n"));
-        let select: Vec<String> = columns
-            .iter()
-            .map(|column| format!("coalesce({}, 'NULL')", as_text(db, table, column)))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {table} ORDER BY {key}",
-            select.join(" || '|' || ")
-        );
-        for row in db.texts(&sql) {
-            out.push_str(&row);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn as_text(db: &TestDb, table: &str, column: &str) -> String {
-    let sql = format!(
-        "SELECT data_type::text FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = '{table}'
-           AND column_name = '{column}'"
-    );
-    match db.texts(&sql)[0].as_str() {
-        "boolean" => format!("({column})::int::text"),
-        "timestamp with time zone" => {
-            format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-        }
-        _ => format!("({column})::text"),
-    }
-}
+use pg::{TestDb, postgres_dump, sqlite_dump};
 
 const SEED: &[&str] = &[
     "db",
@@ -239,7 +40,7 @@ const SEED: &[&str] = &[
 fn seed_both(dir: &Path, pg: &TestDb) {
     let sqlite = run(handover(dir).args(SEED));
     assert_eq!(sqlite.code, 0, "sqlite seed: {}", sqlite.stderr);
-    let postgres = pg.handover(dir, SEED);
+    let postgres = pg.run(dir, SEED);
     assert_eq!(postgres.code, 0, "postgres seed: {}", postgres.stderr);
 }
 
@@ -260,7 +61,7 @@ fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
     let users = ["users", "--format", "json"];
     let (sqlite, postgres) = (
         run(handover(dir.path()).args(users)),
-        pg.handover(dir.path(), &users),
+        pg.run(dir.path(), &users),
     );
     assert_eq!(
         (sqlite.code, sqlite.stdout),
@@ -271,7 +72,7 @@ fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
     let jobs = jobs.to_str().unwrap();
     let plan = ["plan", jobs, "--format", "json", "--operator", "admin"];
     let sqlite = run(handover(dir.path()).args(plan));
-    let postgres = pg.handover(dir.path(), &plan);
+    let postgres = pg.run(dir.path(), &plan);
     assert_eq!(sqlite.code, postgres.code, "{}", postgres.stderr);
     let (mut sqlite, mut postgres) = (json(&sqlite.stdout), json(&postgres.stdout));
     assert_eq!(
@@ -305,7 +106,7 @@ fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
 
     let verify = ["audit", "verify"];
     assert_eq!(run(handover(dir.path()).args(verify)).code, 0);
-    let verified = pg.handover(dir.path(), &verify);
+    let verified = pg.run(dir.path(), &verify);
     assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
 }
 
@@ -313,13 +114,13 @@ fn the_same_clinic_gives_the_same_users_review_and_result_as_sqlite() {
 fn a_column_dropped_later_stops_every_command_by_name() {
     let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(pg.handover(dir.path(), &["db", "init"]).code, 0);
+    assert_eq!(pg.run(dir.path(), &["db", "init"]).code, 0);
     pg.execute("ALTER TABLE qnaires DROP COLUMN kind");
     let jobs = root().join("jobs");
-    let plan = pg.handover(dir.path(), &["plan", jobs.to_str().unwrap()]);
+    let plan = pg.run(dir.path(), &["plan", jobs.to_str().unwrap()]);
     assert_eq!(plan.code, 1, "{}", plan.stderr);
     assert!(plan.stderr.contains("`qnaires.kind`"), "{}", plan.stderr);
-    let init = pg.handover(dir.path(), &["db", "init"]);
+    let init = pg.run(dir.path(), &["db", "init"]);
     assert_eq!(init.code, 1);
     assert!(init.stderr.contains("`qnaires.kind`"), "{}", init.stderr);
 }
@@ -328,7 +129,7 @@ fn a_column_dropped_later_stops_every_command_by_name() {
 fn the_audit_trail_refuses_updates_and_deletes() {
     let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(pg.handover(dir.path(), &["db", "init"]).code, 0);
+    assert_eq!(pg.run(dir.path(), &["db", "init"]).code, 0);
     pg.execute(
         "INSERT INTO handover_audit
             (seq, at, operator, username, fingerprint, step, detail, prev_hash, hash)
@@ -350,11 +151,11 @@ fn the_audit_trail_refuses_updates_and_deletes() {
 fn the_review_reads_in_a_read_only_session_and_changes_nothing() {
     let pg = TestDb::new();
     let dir = tempfile::tempdir().unwrap();
-    let seed = pg.handover(dir.path(), SEED);
+    let seed = pg.run(dir.path(), SEED);
     assert_eq!(seed.code, 0, "{}", seed.stderr);
     let before = postgres_dump(&pg);
     let jobs = root().join("jobs");
-    let plan = pg.handover(dir.path(), &["plan", jobs.to_str().unwrap()]);
+    let plan = pg.run(dir.path(), &["plan", jobs.to_str().unwrap()]);
     assert_eq!(plan.code, 3, "{}", plan.stderr);
     assert_eq!(postgres_dump(&pg), before);
     assert!(pg.texts("SELECT id::text FROM handover_runs").is_empty());

@@ -2,9 +2,11 @@
 //! again first (the same review as `handover plan`); ready plans run, and
 //! plans whose run was interrupted resume after their last checkpoint.
 
+pub mod claim;
 mod handover;
 mod run;
 pub mod step;
+pub mod workers;
 
 use serde::Serialize;
 
@@ -12,6 +14,7 @@ use crate::review::{Finding, PlanReview, Status};
 
 pub use run::{Runner, crash_point};
 pub use step::{STEPS, Step};
+pub use workers::{Share, Shift};
 
 /// How one plan ended in this apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,5 +1,8 @@
 //! Running one plan: finding or starting its run, then each step not yet
-//! checkpointed, each in one transaction with its audit entries.
+//! checkpointed, each in one transaction with its audit entries. A worker
+//! of `apply --workers` runs a plan under its claim: every transaction of
+//! the plan first renews the claim's lease, and fails if the plan is no
+//! longer the worker's, so two workers never both change it.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -7,6 +10,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use serde_json::json;
 
+use super::claim::Fence;
 use super::handover::{Handed, Target, hand_over};
 use super::step::{STEPS, Step};
 use super::{Outcome, PlanResult};
@@ -19,6 +23,8 @@ pub struct Runner<'a> {
     pub store: &'a mut dyn Store,
     pub operator: &'a User,
     pub now: Timestamp,
+    /// The claim a worker runs the plan under; `None` for a sole runner.
+    pub fence: Option<Fence>,
 }
 
 /// Crashes the process at a named point when a test configures the
@@ -63,10 +69,11 @@ impl Runner<'_> {
         let Some(run) = crate::review::current_run(runs) else {
             return;
         };
-        let now = self.now;
-        let _ = self
-            .store
-            .write(&mut |writer| writer.record_run_error(run.id, error, now));
+        let (now, fence) = (self.now, self.fence.clone());
+        let _ = self.store.write(&mut |writer| {
+            Fence::hold(fence.as_ref(), writer)?;
+            writer.record_run_error(run.id, error, now)
+        });
     }
 
     fn run_steps(&mut self, plan: &Plan, result: &mut PlanResult) -> anyhow::Result<Outcome> {
@@ -111,9 +118,10 @@ impl Runner<'_> {
             fingerprint: plan.fingerprint.clone(),
             operator: self.operator.username.clone(),
         };
-        let now = self.now;
+        let (now, fence) = (self.now, self.fence.clone());
         let mut id = 0;
         self.store.write(&mut |writer| {
+            Fence::hold(fence.as_ref(), writer)?;
             id = writer.start_run(&new, now)?;
             Ok(())
         })?;
@@ -149,9 +157,11 @@ impl Runner<'_> {
         leaver: i64,
         targets: &[(Category, Target)],
     ) -> anyhow::Result<u64> {
-        let (now, operator) = (self.now, self.operator.clone());
+        let (now, operator, fence) = (self.now, self.operator.clone(), self.fence.clone());
         let mut count = 0;
         self.store.write(&mut |writer| {
+            Fence::hold(fence.as_ref(), writer)?;
+            writer.hold_user(leaver)?;
             let detail = match step.category() {
                 Some(category) => {
                     let target = target_of(targets, category);
@@ -242,7 +252,9 @@ impl Runner<'_> {
         if already {
             return Ok(Outcome::Done);
         }
+        let fence = self.fence.clone();
         self.store.write(&mut |writer| {
+            Fence::hold(fence.as_ref(), writer)?;
             let record = Record {
                 at: now,
                 operator: &operator,
@@ -293,6 +305,7 @@ fn deactivate(
         }
     }
     refuse_unplaced(writer, plan, leaver, now)?;
+    crash_point("apply::deactivate::swept");
     writer.deactivate(leaver, operator.id, now)?;
     let mut queued = Vec::new();
     for link in writer.inventory(leaver, now)?.billing_links {

@@ -81,6 +81,7 @@ fn demo(printer: &Printer, global: &GlobalArgs, dir: Option<&Path>) -> Result<()
         yes: true,
         reviewed: Some(&review_file),
         fail_fast: false,
+        workers: None,
     };
     expect(
         apply::run(printer, &global, request),

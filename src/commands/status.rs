@@ -1,6 +1,7 @@
 //! `handover status [--since DATE]`: the runs, each plan's steps with their
-//! times, and the billing deliveries still queued, with counts by status
-//! for a scheduler or a dashboard.
+//! times, the billing deliveries still queued, and the claims of `apply
+//! --workers` (which worker holds or handled each plan of a shared batch),
+//! with counts by status for a scheduler or a dashboard.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use crate::Exit;
 use crate::cli::{Format, GlobalArgs};
 use crate::commands::store_failure;
 use crate::output::Printer;
-use crate::store::{self, Access, OutboxEntry, Run, Step, Store};
+use crate::store::{self, Access, Claim, OutboxEntry, Run, Step, Store};
 
 pub fn run(printer: &Printer, global: &GlobalArgs, since: Option<Date>) -> Exit {
     match gather(global, since) {
@@ -28,6 +29,7 @@ struct Status {
     runs: Vec<(Run, Vec<Step>)>,
     deliveries: Vec<OutboxEntry>,
     users: BTreeMap<i64, String>,
+    claims: Vec<Claim>,
 }
 
 fn gather(global: &GlobalArgs, since: Option<Date>) -> Result<Status, Exit> {
@@ -49,10 +51,12 @@ fn gather(global: &GlobalArgs, since: Option<Date>) -> Result<Status, Exit> {
     }
     let deliveries = store.outbox(false).map_err(fail)?;
     let users = names(&*store).map_err(fail)?;
+    let claims = store.claims().map_err(fail)?;
     Ok(Status {
         runs,
         deliveries,
         users,
+        claims,
     })
 }
 
@@ -112,7 +116,55 @@ fn print(printer: &Printer, status: &Status) {
             entry.last_error.as_deref().unwrap_or("-")
         ));
     }
+    out.push_str(&claims_text(&status.claims));
     printer.text(&out);
+}
+
+/// The claims of `apply --workers`, when there are any: one line a plan.
+fn claims_text(claims: &[Claim]) -> String {
+    if claims.is_empty() {
+        return String::new();
+    }
+    let held = claims.iter().filter(|claim| claim.released_at.is_none());
+    let mut out = format!("worker claims: {} ({} held)\n", claims.len(), held.count());
+    for claim in claims {
+        let state = match (&claim.outcome, claim.released_at) {
+            (Some(outcome), Some(at)) => format!("{outcome} at {}", crate::clock::to_db_text(at)),
+            _ if claim.expired => format!(
+                "held, lease ended {}",
+                crate::clock::to_db_text(claim.lease_until)
+            ),
+            _ => format!("held until {}", crate::clock::to_db_text(claim.lease_until)),
+        };
+        out.push_str(&format!(
+            "    {}  {}  by process {} on `{}`",
+            claim.plan.user, state, claim.worker.pid, claim.worker.host
+        ));
+        match claim.takeovers {
+            0 => {}
+            1 => out.push_str("  (taken over once from a worker whose lease ended)"),
+            n => out.push_str(&format!(
+                "  (taken over {n} times from workers whose lease ended)"
+            )),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn claim_json(claim: &Claim) -> Value {
+    json!({
+        "user": claim.plan.user,
+        "fingerprint": claim.plan.fingerprint,
+        "host": claim.worker.host,
+        "pid": claim.worker.pid,
+        "claimed_at": crate::clock::to_db_text(claim.claimed_at),
+        "lease_until": crate::clock::to_db_text(claim.lease_until),
+        "lease_ended": claim.expired,
+        "released_at": claim.released_at.map(crate::clock::to_db_text),
+        "outcome": claim.outcome,
+        "takeovers": claim.takeovers,
+    })
 }
 
 fn to_json(status: &Status) -> Value {
@@ -181,5 +233,12 @@ fn to_json(status: &Status) -> Value {
                 }),
         )
         .collect();
-    json!({ "counts": counts, "runs": runs, "deliveries": deliveries, "failures": failures })
+    let claims: Vec<Value> = status.claims.iter().map(claim_json).collect();
+    json!({
+        "counts": counts,
+        "runs": runs,
+        "deliveries": deliveries,
+        "failures": failures,
+        "claims": claims,
+    })
 }

@@ -186,24 +186,47 @@ pub fn review_plans(
     context: &Context,
 ) -> Result<Vec<PlanReview>, crate::store::StoreError> {
     let meaning = crate::plan::meaning::check(plans);
-    let mut reviews = Vec::with_capacity(plans.len());
-    for (index, plan) in plans.iter().enumerate() {
-        let started = std::time::Instant::now();
-        let facts = gather(store, plan, context.now)?;
-        let about_this: Vec<_> = meaning
-            .iter()
-            .filter(|finding| finding.plan == index)
-            .collect();
-        let review = evaluate(plan, &facts, context, &about_this);
-        tracing::debug!(
-            user = %review.user,
-            status = review.status.as_str(),
-            blockers = review.blockers.len(),
-            warnings = review.warnings.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "reviewed plan"
-        );
-        reviews.push(review);
-    }
-    Ok(reviews)
+    (0..plans.len())
+        .map(|index| review_at(store, plans, index, &meaning, context))
+        .collect()
+}
+
+/// Reviews the plan at `index` alone, though with the findings about it
+/// across all `plans` (a leaver twice, a recipient who leaves too): a
+/// worker of `apply --workers` reviews each plan it claims right before it
+/// acts on it.
+pub fn review_plan(
+    store: &dyn crate::store::Store,
+    plans: &[crate::plan::Plan],
+    index: usize,
+    context: &Context,
+) -> Result<PlanReview, crate::store::StoreError> {
+    let meaning = crate::plan::meaning::check(plans);
+    review_at(store, plans, index, &meaning, context)
+}
+
+fn review_at(
+    store: &dyn crate::store::Store,
+    plans: &[crate::plan::Plan],
+    index: usize,
+    meaning: &[crate::plan::meaning::MeaningFinding],
+    context: &Context,
+) -> Result<PlanReview, crate::store::StoreError> {
+    let plan = &plans[index];
+    let started = std::time::Instant::now();
+    let facts = gather(store, plan, context.now)?;
+    let about_this: Vec<_> = meaning
+        .iter()
+        .filter(|finding| finding.plan == index)
+        .collect();
+    let review = evaluate(plan, &facts, context, &about_this);
+    tracing::debug!(
+        user = %review.user,
+        status = review.status.as_str(),
+        blockers = review.blockers.len(),
+        warnings = review.warnings.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "reviewed plan"
+    );
+    Ok(review)
 }

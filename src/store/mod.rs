@@ -13,6 +13,8 @@ mod types;
 pub use error::StoreError;
 pub use types::*;
 
+use std::time::Duration;
+
 use jiff::Timestamp;
 
 /// How a command means to use the database.
@@ -161,6 +163,20 @@ pub trait Store {
     /// process ends, however it ends, so a killed runner never blocks the
     /// next one.
     fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError>;
+
+    /// Takes the runner lock shared, as the workers of `apply --workers`
+    /// do: workers do not exclude one another, but they exclude a sole
+    /// runner ([`Store::lock_runner`]) and it excludes them. `None` when
+    /// taken, or who holds it; released when the process ends, as above.
+    fn share_runner_lock(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError>;
+
+    /// The database's own clock. Leases of claims run on it, not on a
+    /// runner's clock (nor `HANDOVER_NOW`), so that workers on machines
+    /// whose clocks disagree still agree on when a lease has ended.
+    fn clock(&self) -> Result<Timestamp, StoreError>;
+
+    /// Every claim of `apply --workers`, by leaver (none before the first).
+    fn claims(&self) -> Result<Vec<Claim>, StoreError>;
 }
 
 /// Changes inside one transaction of [`Store::write`]. Each move returns the
@@ -239,6 +255,53 @@ pub trait Writer {
     /// Records who holds the runner lock, for the message a second runner
     /// shows. The lock itself is [`Store::lock_runner`].
     fn record_lock_holder(&mut self, holder: &LockHolder) -> anyhow::Result<()>;
+
+    /// Locks the leaver's `users` row until the transaction ends. Every
+    /// step takes it first: a booking path that locks its practitioner's
+    /// row (a foreign key check does) then waits for the step to commit,
+    /// so the step's sweep cannot miss a booking made while it runs.
+    fn hold_user(&mut self, user: i64) -> anyhow::Result<()>;
+
+    /// The claim on a plan, locked until the transaction ends; or that
+    /// there is none, or that another transaction has it locked right now.
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found>;
+
+    /// Records a new claim of `worker` on a plan, its lease running from
+    /// the database's clock; false when another claim on it came first.
+    fn insert_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool>;
+
+    /// Gives the claim read by [`Writer::claim`] to `worker`, with a new
+    /// lease; a `takeover` from a worker whose lease ended is counted.
+    fn replace_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+        takeover: bool,
+    ) -> anyhow::Result<()>;
+
+    /// Extends `worker`'s lease on a plan it holds; false when the plan is
+    /// no longer theirs (released, or taken over after their lease ended).
+    fn renew_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool>;
+
+    /// Lets a plan go with how it ended; false when it was no longer
+    /// `worker`'s.
+    fn release_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        outcome: &str,
+    ) -> anyhow::Result<bool>;
 }
 
 /// Receives the rows of a synthetic clinic during [`Store::seed`].

@@ -286,3 +286,49 @@ pub struct NewClaim<'a> {
     pub status: &'static str,
     pub service_date: &'a str,
 }
+
+/// A plan as claims know it (`apply --workers`): its leaver and fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanKey {
+    pub user: String,
+    pub fingerprint: String,
+}
+
+/// A runner of `apply --workers`, as its claims record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worker {
+    /// A UUID made when the runner starts: two runs of one process differ.
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+/// A worker's claim on a plan, as stored. Times are the database's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub plan: PlanKey,
+    pub worker: Worker,
+    pub claimed_at: Timestamp,
+    /// Until when the worker holds the plan unless it renews the lease.
+    pub lease_until: Timestamp,
+    /// When the worker let the plan go, having run it; `None` while held.
+    pub released_at: Option<Timestamp>,
+    /// How the plan ended for the worker that released it.
+    pub outcome: Option<String>,
+    /// How many times a worker took the plan over from one whose lease ended.
+    pub takeovers: u64,
+    /// Whether the lease had ended, by the database's clock, when read.
+    pub expired: bool,
+}
+
+/// What a worker finds when it looks at a plan's claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// No worker ever claimed the plan.
+    Unclaimed,
+    /// Another transaction has the claim locked: its worker is inside a
+    /// step of the plan right now (PostgreSQL only).
+    Busy,
+    /// The claim, locked until this transaction ends.
+    Claim(Claim),
+}

@@ -14,6 +14,7 @@ use crate::store::{MigrationReport, StoreError};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("handover state", MIGRATION_1),
     ("why a run last failed", MIGRATION_2),
+    ("plan claims of apply --workers", MIGRATION_3),
 ];
 
 /// The newest version this release knows.
@@ -24,6 +25,24 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS handover_migrations (
     name text NOT NULL,
     applied_at timestamptz NOT NULL
 )";
+
+/// One row per plan (leaver and fingerprint) that a worker of `apply
+/// --workers` claimed: who holds it, until when, and how it ended.
+const MIGRATION_3: &str = "
+CREATE TABLE handover_claims (
+    username text NOT NULL,
+    fingerprint text NOT NULL,
+    worker text NOT NULL,
+    host text NOT NULL,
+    pid bigint NOT NULL,
+    claimed_at timestamptz NOT NULL,
+    lease_until timestamptz NOT NULL,
+    released_at timestamptz,
+    outcome text,
+    takeovers bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (username, fingerprint)
+);
+";
 
 /// The last failure of a run, for `status` and schedulers.
 const MIGRATION_2: &str = "

@@ -1,16 +1,20 @@
 //! The PostgreSQL backend (tokio-postgres through a small deadpool pool).
 //! The store owns a current-thread tokio runtime and blocks on it inside
-//! each trait method, so the rest of handover stays synchronous. Writing
-//! transactions run at READ COMMITTED and lock the rows they move with
-//! `SELECT … FOR UPDATE`, so a second writer waits instead of failing. The
-//! runner lock is a session advisory lock on a connection kept open for the
-//! store's lifetime: the server drops it when the process dies. The URL is
-//! never shown with its password: [`PostgresStore::name`] has it removed.
+//! each trait method, so the rest of handover stays synchronous. Sessions
+//! to another machine use TLS ([`tls`]). Writing transactions run at READ
+//! COMMITTED, hold the leaver's `users` row and lock the rows they move
+//! with `SELECT … FOR UPDATE`, so a second writer waits instead of failing.
+//! The runner lock is a session advisory lock (exclusive for a sole runner,
+//! shared among `--workers`) on a connection kept open for the store's
+//! lifetime: the server drops it when the process dies. The URL is never
+//! shown with its password: [`PostgresStore::name`] has it removed.
 
+mod claims;
 mod migrations;
 mod reads;
 mod schema;
 mod seed;
+mod tls;
 mod writer;
 
 use std::str::FromStr;
@@ -21,9 +25,11 @@ use tokio::runtime::Runtime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
+use tls::Connector;
+
 use crate::store::{
-    Access, AuditEntry, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry, Overlap,
-    Run, SeedSink, Step, Store, StoreError, User, Writer,
+    Access, AuditEntry, Claim, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry,
+    Overlap, Run, SeedSink, Step, Store, StoreError, User, Writer,
 };
 
 pub use migrations::SUPPORTED as SUPPORTED_VERSION;
@@ -43,6 +49,8 @@ pub struct PostgresStore {
     runtime: Runtime,
     pool: Pool,
     config: Config,
+    /// Plain TCP or TLS, as [`tls::transport`] decided for the URL.
+    connector: Connector,
     /// The URL without its password.
     name: String,
     /// The session holding the runner lock, while this store holds it.
@@ -62,6 +70,14 @@ impl PostgresStore {
         if access == Access::Read {
             config.options("-c default_transaction_read_only=on");
         }
+        let transport = tls::transport(&config, tls::sslmode_written(url));
+        let connector = Connector::for_transport(&mut config, transport).map_err(|cause| {
+            StoreError::Backend {
+                db: name.clone(),
+                action: "set up TLS",
+                source: cause.into(),
+            }
+        })?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -71,7 +87,7 @@ impl PostgresStore {
                 action: "start the PostgreSQL client",
                 source: Box::new(err),
             })?;
-        let pool = pool(config.clone()).map_err(|err| StoreError::Backend {
+        let pool = pool(config.clone(), &connector).map_err(|err| StoreError::Backend {
             db: name.clone(),
             action: "start the connection pool",
             source: Box::new(err),
@@ -80,11 +96,17 @@ impl PostgresStore {
             runtime,
             pool,
             config,
+            connector,
             name,
             runner: None,
         };
         drop(store.client()?);
-        tracing::debug!(db = store.name, ?access, "opened the clinic database");
+        tracing::debug!(
+            db = store.name,
+            ?access,
+            ?transport,
+            "opened the clinic database"
+        );
         Ok(store)
     }
 
@@ -188,16 +210,21 @@ impl PostgresStore {
         }
     }
 
-    fn take_runner_lock(&mut self) -> Result<bool, StoreError> {
-        let connect = self.config.connect(NoTls);
-        let (client, connection) = self
+    /// Takes the runner lock, `shared` among workers or sole, on a session
+    /// of its own that lives as long as the store.
+    fn take_runner_lock(&mut self, shared: bool) -> Result<bool, StoreError> {
+        let client = self
             .runtime
-            .block_on(connect)
+            .block_on(self.connector.connect(&self.config))
             .map_err(|err| self.unreachable(err))?;
-        self.runtime.spawn(connection);
+        let sql = if shared {
+            "SELECT pg_try_advisory_lock_shared($1)"
+        } else {
+            "SELECT pg_try_advisory_lock($1)"
+        };
         let taken: bool = self
             .runtime
-            .block_on(client.query_one("SELECT pg_try_advisory_lock($1)", &[&RUNNER_KEY]))
+            .block_on(client.query_one(sql, &[&RUNNER_KEY]))
             .map_err(|err| self.error("take the runner lock", err))?
             .get(0);
         if taken {
@@ -207,14 +234,14 @@ impl PostgresStore {
     }
 }
 
-fn pool(config: Config) -> Result<Pool, deadpool_postgres::BuildError> {
-    let manager = Manager::from_config(
-        config,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+fn pool(config: Config, connector: &Connector) -> Result<Pool, deadpool_postgres::BuildError> {
+    let recycling = || ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match connector {
+        Connector::Plain => Manager::from_config(config, NoTls, recycling()),
+        Connector::Tls(tls) => Manager::from_config(config, tls.clone(), recycling()),
+    };
     Pool::builder(manager).max_size(POOL_SIZE).build()
 }
 
@@ -360,10 +387,34 @@ impl Store for PostgresStore {
     }
 
     fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, false)
+    }
+
+    fn share_runner_lock(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, true)
+    }
+
+    fn clock(&self) -> Result<Timestamp, StoreError> {
+        self.read("read the database clock", async |client| {
+            Ok(client.query_one("SELECT now()", &[]).await?.get(0))
+        })
+    }
+
+    fn claims(&self) -> Result<Vec<Claim>, StoreError> {
+        self.read("read the claims", async |client| claims::all(client).await)
+    }
+}
+
+impl PostgresStore {
+    fn runner_lock(
+        &mut self,
+        me: &LockHolder,
+        shared: bool,
+    ) -> Result<Option<LockHolder>, StoreError> {
         if self.runner.is_some() {
             return Ok(None);
         }
-        if self.take_runner_lock()? {
+        if self.take_runner_lock(shared)? {
             self.write(&mut |writer| writer.record_lock_holder(me))?;
             return Ok(None);
         }

@@ -1,7 +1,11 @@
 //! Changes inside one READ COMMITTED transaction on PostgreSQL: the moves
 //! of DESIGN §1 (each selects the ids it is about to touch `FOR UPDATE`,
 //! then updates exactly those), and handover's runs, checkpoints, audit
-//! trail, outbox and runner lock. Nothing here deletes an EMR row.
+//! trail, outbox, runner lock and claims. Every step first locks the
+//! leaver's `users` row (see [`Writer::hold_user`]). Nothing here deletes
+//! an EMR row.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::runtime::Runtime;
@@ -12,10 +16,10 @@ use super::reads::{
     self, APPOINTMENT_QNAIRES, AUDIT_COLUMNS, FUTURE_APPOINTMENTS, LABS_OF, OPEN_INBOX,
     OPEN_QNAIRES,
 };
-use super::{AUDIT_KEY, whole_seconds};
+use super::{AUDIT_KEY, claims, whole_seconds};
 use crate::store::{
-    AuditEntry, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun, QnaireKind,
-    Writer,
+    AuditEntry, Found, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
+    PlanKey, QnaireKind, Worker, Writer,
 };
 
 /// A [`Writer`] over an open transaction, blocking on the store's runtime.
@@ -314,5 +318,67 @@ impl Writer for PostgresWriter<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    /// At READ COMMITTED a step's `SELECT … FOR UPDATE` sees only bookings
+    /// committed before it; one committed between step 6's sweep and its
+    /// deactivation would be left with an inactive practitioner. `FOR
+    /// UPDATE` on the user's row conflicts with the `FOR KEY SHARE` lock
+    /// that the foreign key check of any insert or move naming the user
+    /// takes (and with a booking path's own `FOR SHARE`): such a booking
+    /// waits for the step to commit, or the step waits for the booking and
+    /// its later statements see it.
+    fn hold_user(&mut self, user: i64) -> anyhow::Result<()> {
+        self.execute("SELECT 1 FROM users WHERE id = $1 FOR UPDATE", &[&user])?;
+        Ok(())
+    }
+
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found> {
+        Ok(self.runtime.block_on(claims::locked(self.tx, plan))?)
+    }
+
+    fn insert_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool> {
+        Ok(self
+            .runtime
+            .block_on(claims::insert(self.tx, plan, worker, lease))?)
+    }
+
+    fn replace_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+        takeover: bool,
+    ) -> anyhow::Result<()> {
+        Ok(self
+            .runtime
+            .block_on(claims::replace(self.tx, plan, worker, lease, takeover))?)
+    }
+
+    fn renew_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool> {
+        Ok(self
+            .runtime
+            .block_on(claims::renew(self.tx, plan, worker, lease))?)
+    }
+
+    fn release_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        outcome: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(self
+            .runtime
+            .block_on(claims::release(self.tx, plan, worker, outcome))?)
     }
 }

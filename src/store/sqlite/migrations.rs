@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("handover state", MIGRATION_1),
     ("why a run last failed", MIGRATION_2),
+    ("plan claims of apply --workers", MIGRATION_3),
 ];
 
 /// The newest version this release knows.
@@ -19,6 +20,24 @@ const LEDGER: &str = "CREATE TABLE IF NOT EXISTS handover_migrations (
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
 )";
+
+/// One row per plan (leaver and fingerprint) that a worker of `apply
+/// --workers` claimed: who holds it, until when, and how it ended.
+const MIGRATION_3: &str = "
+CREATE TABLE handover_claims (
+    username TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    worker TEXT NOT NULL,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    claimed_at TEXT NOT NULL,
+    lease_until TEXT NOT NULL,
+    released_at TEXT,
+    outcome TEXT,
+    takeovers INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (username, fingerprint)
+);
+";
 
 /// The last failure of a run, for `status` and schedulers.
 const MIGRATION_2: &str = "

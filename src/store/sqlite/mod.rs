@@ -3,6 +3,7 @@
 //! timeout, and every writing transaction begun `IMMEDIATE` so that a second
 //! writer waits for the first instead of failing half-way.
 
+mod claims;
 mod migrations;
 mod reads;
 mod schema;
@@ -16,8 +17,8 @@ use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::store::{
-    Access, AuditEntry, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry, Overlap,
-    Run, SeedSink, Step, Store, StoreError, User, Writer,
+    Access, AuditEntry, Claim, InitReport, Inventory, LockHolder, MigrationReport, OutboxEntry,
+    Overlap, Run, SeedSink, Step, Store, StoreError, User, Writer,
 };
 
 pub use migrations::SUPPORTED as SUPPORTED_VERSION;
@@ -321,6 +322,33 @@ impl Store for SqliteStore {
     }
 
     fn lock_runner(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, false)
+    }
+
+    fn share_runner_lock(&mut self, me: &LockHolder) -> Result<Option<LockHolder>, StoreError> {
+        self.runner_lock(me, true)
+    }
+
+    fn clock(&self) -> Result<Timestamp, StoreError> {
+        let sql = format!("SELECT {}", claims::NOW);
+        self.conn
+            .query_row(&sql, [], |row| timestamp(&row.get::<_, String>(0)?))
+            .map_err(|err| self.error("read the database clock", err))
+    }
+
+    fn claims(&self) -> Result<Vec<Claim>, StoreError> {
+        claims::all(&self.conn).map_err(|err| self.error("read the claims", err))
+    }
+}
+
+impl SqliteStore {
+    /// Takes the runner lock file, `shared` among workers or sole. The
+    /// operating system releases it when the process ends.
+    fn runner_lock(
+        &mut self,
+        me: &LockHolder,
+        shared: bool,
+    ) -> Result<Option<LockHolder>, StoreError> {
         if self.runner_lock.is_some() {
             return Ok(None);
         }
@@ -335,7 +363,12 @@ impl Store for SqliteStore {
                 action: "open the runner lock file",
                 source: Box::new(err),
             })?;
-        match file.try_lock() {
+        let taken = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match taken {
             Ok(()) => {
                 self.runner_lock = Some(file);
                 self.write(&mut |writer| writer.record_lock_holder(me))?;

@@ -1,16 +1,20 @@
 //! Changes inside one `IMMEDIATE` transaction: the moves of DESIGN §1 (each
 //! selects the ids it is about to touch, then updates exactly those), and
-//! handover's runs, checkpoints, audit trail, outbox and runner lock.
+//! handover's runs, checkpoints, audit trail, outbox, runner lock and
+//! claims.
 //! Nothing here deletes an EMR row.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension};
 
+use super::claims;
 use super::reads::{self, APPOINTMENT_QNAIRES, FUTURE_APPOINTMENTS, OPEN_INBOX, OPEN_QNAIRES};
 use crate::clock::to_db_text;
 use crate::store::{
-    AuditEntry, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun, QnaireKind,
-    Writer,
+    AuditEntry, Found, Inventory, LockHolder, Moved, NewAuditEntry, NewOutboxEntry, NewRun,
+    PlanKey, QnaireKind, Worker, Writer,
 };
 
 /// A [`Writer`] over the connection of an open transaction.
@@ -295,5 +299,52 @@ impl Writer for SqliteWriter<'_> {
             ),
         )?;
         Ok(())
+    }
+
+    /// Nothing to do: an `IMMEDIATE` transaction already keeps every other
+    /// writer, a booking included, out until it ends.
+    fn hold_user(&mut self, _user: i64) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn claim(&mut self, plan: &PlanKey) -> anyhow::Result<Found> {
+        Ok(claims::find(self.conn, plan)?)
+    }
+
+    fn insert_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool> {
+        Ok(claims::insert(self.conn, plan, worker, lease)?)
+    }
+
+    fn replace_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+        takeover: bool,
+    ) -> anyhow::Result<()> {
+        Ok(claims::replace(self.conn, plan, worker, lease, takeover)?)
+    }
+
+    fn renew_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        lease: Duration,
+    ) -> anyhow::Result<bool> {
+        Ok(claims::renew(self.conn, plan, worker, lease)?)
+    }
+
+    fn release_claim(
+        &mut self,
+        plan: &PlanKey,
+        worker: &Worker,
+        outcome: &str,
+    ) -> anyhow::Result<bool> {
+        Ok(claims::release(self.conn, plan, worker, outcome)?)
     }
 }

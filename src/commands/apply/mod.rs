@@ -1,14 +1,19 @@
 //! `handover apply PATH… --operator NAME`: authenticate the operator, take
 //! the runner lock, review every plan again, confirm, then run the ready
-//! plans step by step and report how each ended.
+//! plans step by step and report how each ended. With `--workers`, the lock
+//! is shared with other workers and the plans are claimed one at a time
+//! (`crate::apply::workers`), each reviewed again right before it runs.
+
+mod workers;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::Exit;
-use crate::apply::{Outcome, PlanResult, Runner, decide};
+use crate::apply::{Outcome, PlanResult, Runner, Shift, decide};
 use crate::cli::{Format, GlobalArgs};
 use crate::commands::plan::{context, fail};
 use crate::commands::store_failure;
@@ -17,7 +22,7 @@ use crate::operator::{self, Denied};
 use crate::output::Printer;
 use crate::plan::{self, Plan};
 use crate::review::{self, Code, Finding, PlanReview, Status};
-use crate::store::{self, Access, LockHolder, Store};
+use crate::store::{self, Access, LockHolder, Store, Worker};
 
 /// What `apply` was asked to do.
 pub struct Request<'a> {
@@ -27,6 +32,8 @@ pub struct Request<'a> {
     pub yes: bool,
     pub reviewed: Option<&'a Path>,
     pub fail_fast: bool,
+    /// Share the batch with other workers (`--workers`), with this lease.
+    pub workers: Option<Duration>,
 }
 
 pub fn run(printer: &Printer, global: &GlobalArgs, request: Request) -> Exit {
@@ -65,7 +72,11 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
     let saved = request.reviewed.map(SavedReview::read).transpose()?;
     let mut store = open_for_changes(global)?;
     let operator = authenticate(&*store, request.operator, request.password_file)?;
-    lock(&mut *store)?;
+    let me = worker();
+    match request.workers {
+        Some(_) => share_lock(&mut *store, &me)?,
+        None => lock(&mut *store)?,
+    }
     let context = context(&*store, &config, Some(request.operator))?;
     let mut reviews = review::review_plans(&*store, &loaded.plans, &context)
         .map_err(|err| store_failure(&err))?;
@@ -80,7 +91,22 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         store: &mut *store,
         operator: &operator,
         now: context.now,
+        fence: None,
     };
+    if let Some(lease) = request.workers {
+        let shift = Shift {
+            me,
+            lease,
+            fail_fast: request.fail_fast,
+        };
+        let batch = workers::Batch {
+            config: &config,
+            plans: &loaded.plans,
+            context: &context,
+            saved: saved.as_ref(),
+        };
+        return workers::work_share(printer, &mut runner, &shift, &batch);
+    }
     let mut results = run_plans(
         &mut runner,
         &loaded.plans,
@@ -89,10 +115,15 @@ fn apply(printer: &Printer, global: &GlobalArgs, request: &Request) -> Result<Ex
         saved.as_ref(),
     );
     deliver(&mut runner, &config, &loaded.plans, &mut results);
-    report(printer, &results);
-    Ok(results.iter().fold(Exit::Success, |worst, result| {
+    report(printer, &results, None);
+    Ok(worst_of(&results))
+}
+
+/// The exit the worst of these outcomes calls for.
+fn worst_of(results: &[PlanResult]) -> Exit {
+    results.iter().fold(Exit::Success, |worst, result| {
         worst.worst(result.outcome.exit())
-    }))
+    })
 }
 
 /// Opens the database for changes, checked and migrated.
@@ -128,15 +159,43 @@ pub(crate) fn authenticate(
 
 /// Takes the runner lock, or exits busy naming who holds it.
 pub(crate) fn lock(store: &mut dyn Store) -> Result<(), Exit> {
-    let now = crate::commands::now()?;
-    let me = LockHolder {
-        holder: uuid::Uuid::now_v7().to_string(),
-        pid: std::process::id(),
+    let me = holder(&worker())?;
+    let held = store.lock_runner(&me).map_err(|err| store_failure(&err))?;
+    busy_unless_free(store, held)
+}
+
+/// Takes the runner lock shared with the other workers of `--workers`, or
+/// exits busy naming the sole runner that holds it.
+fn share_lock(store: &mut dyn Store, me: &Worker) -> Result<(), Exit> {
+    let me = holder(me)?;
+    let held = store
+        .share_runner_lock(&me)
+        .map_err(|err| store_failure(&err))?;
+    busy_unless_free(store, held)
+}
+
+/// This process as a worker: a new id, the host and the process id.
+fn worker() -> Worker {
+    Worker {
+        id: uuid::Uuid::now_v7().to_string(),
         host: hostname(),
+        pid: std::process::id(),
+    }
+}
+
+fn holder(me: &Worker) -> Result<LockHolder, Exit> {
+    let now = crate::commands::now()?;
+    Ok(LockHolder {
+        holder: me.id.clone(),
+        pid: me.pid,
+        host: me.host.clone(),
         acquired_at: now,
         heartbeat: now,
-    };
-    match store.lock_runner(&me).map_err(|err| store_failure(&err))? {
+    })
+}
+
+fn busy_unless_free(store: &dyn Store, held: Option<LockHolder>) -> Result<(), Exit> {
+    match held {
         None => Ok(()),
         Some(held) => {
             let message = format!(
@@ -265,9 +324,15 @@ fn undelivered(deliveries: &[crate::billing::Delivery], leaver: Option<i64>) -> 
     (!causes.is_empty()).then(|| causes.join("; "))
 }
 
-fn report(printer: &Printer, results: &[PlanResult]) {
+/// The results of this apply; a worker also says how many plans other
+/// workers handled (`by_others`).
+fn report(printer: &Printer, results: &[PlanResult], by_others: Option<usize>) {
     if printer.format == Format::Json {
-        printer.json(&serde_json::json!({ "plans": results, "summary": summary(results) }));
+        let mut summary = summary(results);
+        if let (Some(count), Some(fields)) = (by_others, summary.as_object_mut()) {
+            fields.insert("by_other_workers".into(), count.into());
+        }
+        printer.json(&serde_json::json!({ "plans": results, "summary": summary }));
         return;
     }
     let idle = results
@@ -281,7 +346,11 @@ fn report(printer: &Printer, results: &[PlanResult]) {
     for result in results {
         out.push_str(&line(result));
     }
-    out.push_str(&format!("{}\n", summary_text(results)));
+    out.push_str(&summary_text(results));
+    if let Some(count) = by_others {
+        out.push_str(&format!("; {count} handled by other workers"));
+    }
+    out.push('\n');
     printer.text(&out);
 }
 
@@ -335,11 +404,11 @@ fn summary_text(results: &[PlanResult]) -> String {
         .map(|(key, count)| format!("{count} {}", key.replace('_', " ")))
         .collect();
     let plans = results.len();
-    format!(
-        "{plans} plan{}: {}",
-        if plans == 1 { "" } else { "s" },
-        parts.join(", ")
-    )
+    let noun = if plans == 1 { "plan" } else { "plans" };
+    if parts.is_empty() {
+        return format!("{plans} {noun}");
+    }
+    format!("{plans} {noun}: {}", parts.join(", "))
 }
 
 /// A review saved by `handover plan --out`: what support reviewed.
