@@ -403,6 +403,8 @@ fn measure_all(bench: &Bench, report: &mut Report, size: Size, factor: u64) -> a
     );
     let apply_big = bench.apply(&large, &fifty)?;
     report.figure(&format!("apply, 50 leavers, {factor}×"), &apply_big);
+    let sql_big = bench.sql(&large, &script)?;
+    report.figure(&format!("sqlite3 script, 50 leavers, {factor}×"), &sql_big);
     std::fs::remove_file(&large)?;
 
     report.ratio(
@@ -412,6 +414,9 @@ fn measure_all(bench: &Bench, report: &mut Report, size: Size, factor: u64) -> a
     );
     report.ratio(&format!("review {factor}× ÷ 1×"), &review_big, &review_50);
     report.ratio(&format!("apply {factor}× ÷ 1×"), &apply_big, &apply_50);
+    let what = format!("apply ÷ sqlite3 script (50 leavers, {factor}×)");
+    report.ratio(&what, &apply_big, &sql_big);
+    report.ratio(&format!("sqlite3 script {factor}× ÷ 1×"), &sql_big, &sql_50);
     report.ratio("review 50 ÷ 10 leavers", &review_50, &review_10);
     report.ratio("review 100 ÷ 10 leavers", &review_100, &review_10);
     report.ratio("apply 50 ÷ 10 leavers", &apply_50, &apply_10);
