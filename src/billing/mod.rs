@@ -87,7 +87,7 @@ pub fn deliver_pending(
         .enable_all()
         .build();
     match runtime {
-        Ok(runtime) => runtime.block_on(deliver_all(store, config, entries, now)),
+        Ok(runtime) => deliver_all(&runtime, store, config, entries, now),
         Err(err) => {
             let cause = format!("could not start the delivery runtime: {err}");
             entries
@@ -117,24 +117,31 @@ enum Ending {
     GaveUp(String),
 }
 
-/// Starts every delivery, then records what they report until all end.
-async fn deliver_all(
+/// Starts every delivery on `runtime`, then records what they report until
+/// all end. The recording loop runs on this thread outside the runtime: a
+/// store may drive a runtime of its own (PostgreSQL's does), which cannot
+/// be entered from within another.
+fn deliver_all(
+    runtime: &tokio::runtime::Runtime,
     store: &mut dyn Store,
     config: &Config,
     entries: Vec<OutboxEntry>,
     now: Timestamp,
 ) -> Vec<Delivery> {
-    let client = match request::client() {
-        Ok(client) => client,
-        Err(cause) => {
-            let pending = |entry: &OutboxEntry| Delivery::pending(entry, cause.clone());
-            return entries.iter().map(pending).collect();
-        }
-    };
     let (events, mut received) = unbounded_channel();
-    let mut deliveries = spawn_all(client, config, entries, &events);
+    let mut deliveries = {
+        let _inside = runtime.enter();
+        let client = match request::client() {
+            Ok(client) => client,
+            Err(cause) => {
+                let pending = |entry: &OutboxEntry| Delivery::pending(entry, cause.clone());
+                return entries.iter().map(pending).collect();
+            }
+        };
+        spawn_all(client, config, entries, &events)
+    };
     drop(events);
-    while let Some(event) = received.recv().await {
+    while let Some(event) = received.blocking_recv() {
         deliveries.extend(record(store, event, now));
     }
     deliveries
