@@ -1,34 +1,64 @@
 //! The baseline for apply: a hand-written SQL script that makes the same
-//! row changes for a batch in one transaction, run by the `sqlite3` tool;
-//! and the digest of the EMR tables that shows both end in the same rows.
+//! row changes for a batch in one transaction, in the dialect of the
+//! backend whose tool runs it (`sqlite3` or `psql`).
 
 use std::fmt::Write as _;
-use std::path::Path;
-
-use rusqlite::types::ValueRef;
-use sha2::{Digest, Sha256};
 
 use crate::batch::Batch;
 
-pub const SQLITE3: &str = "/usr/bin/sqlite3";
-
-/// The EMR tables of DESIGN §1; `handover_*` tables are handover's own.
-const EMR_TABLES: [&str; 8] = [
-    "users",
-    "user_permissions",
-    "appointments",
-    "qnaires",
-    "inbox_messages",
-    "lab_integrations",
-    "billing_links",
-    "billing_claims",
+/// The EMR tables of DESIGN §1, each with its primary key (the order the
+/// digests read rows in); `handover_*` tables are handover's own.
+pub const EMR_TABLES: [(&str, &str); 8] = [
+    ("users", "id"),
+    ("user_permissions", "user_id, permission"),
+    ("appointments", "id"),
+    ("qnaires", "id"),
+    ("inbox_messages", "id"),
+    ("lab_integrations", "id"),
+    ("billing_links", "user_id, system"),
+    ("billing_claims", "id"),
 ];
+
+/// What differs in the script between the two backends.
+#[derive(Debug, Clone, Copy)]
+pub enum Dialect {
+    /// Flags are 0/1; the script opens and commits its own transaction.
+    Sqlite,
+    /// Flags are booleans; `psql -1` wraps the script in one transaction.
+    Postgres,
+}
+
+impl Dialect {
+    fn flag(self, on: bool) -> &'static str {
+        match (self, on) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Postgres, true) => "true",
+            (Dialect::Postgres, false) => "false",
+        }
+    }
+
+    fn begin(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "PRAGMA synchronous = FULL;\nBEGIN IMMEDIATE;\n",
+            Dialect::Postgres => "",
+        }
+    }
+
+    fn commit(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "COMMIT;\n",
+            Dialect::Postgres => "",
+        }
+    }
+}
 
 /// The script: for each leaver, what apply's steps 1–7 change, with the
 /// same `now` (`deactivated_at`) and operator (`deactivated_by`). Step 7's
 /// end state is the link disconnected, as after a delivered disconnect.
-pub fn script(batch: &Batch, now: &str, operator: &str) -> String {
-    let mut sql = String::from("PRAGMA synchronous = FULL;\nBEGIN IMMEDIATE;\n");
+pub fn script(batch: &Batch, now: &str, operator: &str, dialect: Dialect) -> String {
+    let mut sql = String::from(dialect.begin());
+    let (yes, no) = (dialect.flag(true), dialect.flag(false));
     for (leaver, recipient) in batch.pairs() {
         let user = |name: &str| format!("(SELECT id FROM users WHERE username = '{name}')");
         let (l, r) = (user(&leaver), user(&recipient));
@@ -45,56 +75,13 @@ UPDATE qnaires SET practitioner_id = {r}
 UPDATE qnaires SET practitioner_id = {r}
   WHERE practitioner_id = {l} AND kind = 'sent' AND status = 'sent';
 UPDATE inbox_messages SET owner_id = {inbox}, forwarded_from = {l}
-  WHERE owner_id = {l} AND archived = 0;
+  WHERE owner_id = {l} AND archived = {no};
 UPDATE lab_integrations SET user_id = {r} WHERE user_id = {l};
-UPDATE users SET active = 0, deactivated_at = '{now}', deactivated_by = {by} WHERE id = {l};
-UPDATE billing_links SET connected = 0 WHERE user_id = {l} AND connected = 1;
+UPDATE users SET active = {no}, deactivated_at = '{now}', deactivated_by = {by} WHERE id = {l};
+UPDATE billing_links SET connected = {no} WHERE user_id = {l} AND connected = {yes};
 "
         );
     }
-    sql.push_str("COMMIT;\n");
+    sql.push_str(dialect.commit());
     sql
-}
-
-/// The sha256 of every row of the EMR tables, table by table in rowid
-/// order, and how many rows that is.
-pub fn emr_digest(db: &Path) -> anyhow::Result<(String, u64)> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut hasher = Sha256::new();
-    let mut rows = 0;
-    for table in EMR_TABLES {
-        hasher.update(table.as_bytes());
-        let mut statement = conn.prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))?;
-        let columns = statement.column_count();
-        let mut cursor = statement.query([])?;
-        while let Some(row) = cursor.next()? {
-            for index in 0..columns {
-                hash_value(&mut hasher, row.get_ref(index)?);
-            }
-            rows += 1;
-        }
-    }
-    let digest = hasher.finalize();
-    let hex = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    Ok((hex, rows))
-}
-
-fn hash_value(hasher: &mut Sha256, value: ValueRef<'_>) {
-    match value {
-        ValueRef::Null => hasher.update([0]),
-        ValueRef::Integer(int) => {
-            hasher.update([1]);
-            hasher.update(int.to_le_bytes());
-        }
-        ValueRef::Real(real) => {
-            hasher.update([2]);
-            hasher.update(real.to_le_bytes());
-        }
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-            hasher.update([3]);
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        }
-    }
 }

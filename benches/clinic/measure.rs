@@ -1,7 +1,7 @@
 //! Timing a child process and reading its peak memory, and the figures made
 //! of several such runs: median, spread and the largest peak.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
 
@@ -118,30 +118,5 @@ pub fn seconds(secs: f64) -> String {
         format!("{secs:.3} s")
     } else {
         format!("{secs:.1} s")
-    }
-}
-
-/// A scratch directory emptied before each run, for one copy of a clinic.
-pub struct Scratch {
-    pub dir: PathBuf,
-}
-
-impl Scratch {
-    /// A fresh copy of the database `from` (with its log, if any), as
-    /// `clinic.db` in an emptied directory; returns its path.
-    pub fn copy_of(&self, from: &Path) -> anyhow::Result<PathBuf> {
-        if self.dir.exists() {
-            std::fs::remove_dir_all(&self.dir)?;
-        }
-        std::fs::create_dir_all(&self.dir)?;
-        let to = self.dir.join("clinic.db");
-        std::fs::copy(from, &to)?;
-        for suffix in ["-wal", "-shm"] {
-            let side = PathBuf::from(format!("{}{suffix}", from.display()));
-            if side.exists() {
-                std::fs::copy(&side, format!("{}{suffix}", to.display()))?;
-            }
-        }
-        Ok(to)
     }
 }
