@@ -87,9 +87,19 @@ impl SqliteStore {
             .map_err(|err| self.error("configure the connection", err))?;
         if access == Access::Read {
             // A review reads many small index ranges: a larger page cache
-            // and memory-mapped reads keep it from paying a system call each.
+            // keeps it from paying a system call for each. Not memory-mapped
+            // reads: every page they touch counts in the resident size, so
+            // the peak would grow with the clinic.
             self.conn
-                .execute_batch("PRAGMA cache_size = -65536; PRAGMA mmap_size = 268435456;")
+                .execute_batch("PRAGMA cache_size = -16384;")
+                .map_err(|err| self.error("configure the connection", err))?;
+        } else {
+            // Checkpoint the log every ~40 MiB rather than every ~4 MiB: an
+            // apply commits a few hundred small steps, each touching pages
+            // all over the tables, and copying them back each 1,000 pages
+            // cost it a fifth of its time. Each commit is still synced.
+            self.conn
+                .execute_batch("PRAGMA wal_autocheckpoint = 10000;")
                 .map_err(|err| self.error("configure the connection", err))?;
         }
         Ok(())

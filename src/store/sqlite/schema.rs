@@ -155,12 +155,15 @@ pub const TABLES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The indexes handover creates on the EMR tables, by name.
+/// The indexes handover creates on the EMR tables, by name. The review's
+/// queries read only indexes: `ends_at` (schedule overlaps) and
+/// `snoozed_until` (snoozed messages) are in them so that a leaver's rows
+/// need no lookup in tables scattered over the whole clinic.
 pub const INDEXES: &[(&str, &str)] = &[
     (
         "appointments_by_practitioner",
         "CREATE INDEX IF NOT EXISTS appointments_by_practitioner
-            ON appointments(practitioner_id, status, starts_at)",
+            ON appointments(practitioner_id, status, starts_at, ends_at)",
     ),
     (
         "qnaires_by_practitioner",
@@ -173,7 +176,8 @@ pub const INDEXES: &[(&str, &str)] = &[
     ),
     (
         "inbox_messages_by_owner",
-        "CREATE INDEX IF NOT EXISTS inbox_messages_by_owner ON inbox_messages(owner_id, archived)",
+        "CREATE INDEX IF NOT EXISTS inbox_messages_by_owner
+            ON inbox_messages(owner_id, archived, snoozed_until)",
     ),
     (
         "lab_integrations_by_user",

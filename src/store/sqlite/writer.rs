@@ -1,7 +1,7 @@
 //! Changes inside one `IMMEDIATE` transaction: the moves of DESIGN §1 (each
-//! selects the ids it is about to touch, then updates exactly those), and
-//! handover's runs, checkpoints, audit trail, outbox, runner lock and
-//! claims.
+//! one `UPDATE` of the rows the review's query selects, returning their
+//! ids for the audit), and handover's runs, checkpoints, audit trail,
+//! outbox, runner lock and claims.
 //! Nothing here deletes an EMR row.
 
 use std::time::Duration;
@@ -27,119 +27,75 @@ impl<'a> SqliteWriter<'a> {
         SqliteWriter { conn }
     }
 
-    /// Runs `update` with `?1` bound to each id in turn.
-    fn each(&self, update: &str, ids: &[i64], value: Option<i64>) -> rusqlite::Result<()> {
-        let mut statement = self.conn.prepare_cached(update)?;
-        for id in ids {
-            match value {
-                Some(value) => statement.execute((id, value))?,
-                None => statement.execute([id])?,
-            };
-        }
-        Ok(())
+    /// Sets `change` on the rows of `table` whose ids `select` gives, in
+    /// one statement, and returns those ids, sorted. `select` is the same
+    /// query the review counts with, so what moves is what was counted.
+    fn update<P: rusqlite::Params>(
+        &self,
+        table: &str,
+        change: &str,
+        select: &str,
+        params: P,
+    ) -> rusqlite::Result<Vec<i64>> {
+        let sql = format!("UPDATE {table} SET {change} WHERE id IN ({select}) RETURNING id");
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let mut ids = statement
+            .query_map(params, |row| row.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        ids.sort_unstable();
+        Ok(ids)
     }
 
-    fn future_bookings(&self, from: i64, now: Timestamp) -> rusqlite::Result<Moved> {
-        let now = to_db_text(now);
+    /// Changes a leaver's future bookings (`?1` = leaver, `?2` = now): their
+    /// open qnaires first, while the appointments still select them, then
+    /// the appointments.
+    fn future_bookings<P: rusqlite::Params + Copy>(
+        &self,
+        params: P,
+        (appointment, qnaire): (&str, &str),
+    ) -> rusqlite::Result<Moved> {
+        let qnaires = self.update("qnaires", qnaire, APPOINTMENT_QNAIRES, params)?;
+        let appointments = self.update("appointments", appointment, FUTURE_APPOINTMENTS, params)?;
         Ok(Moved {
-            appointments: reads::ids(self.conn, FUTURE_APPOINTMENTS, (from, &now))?,
-            qnaires: reads::ids(self.conn, APPOINTMENT_QNAIRES, (from, &now))?,
+            appointments,
+            qnaires,
         })
-    }
-
-    fn open_qnaires(&self, from: i64, kind: QnaireKind) -> rusqlite::Result<Vec<i64>> {
-        reads::ids(
-            self.conn,
-            OPEN_QNAIRES,
-            (from, kind.kind(), kind.open_status()),
-        )
     }
 }
 
 impl Writer for SqliteWriter<'_> {
     fn move_appointments(&mut self, from: i64, to: i64, now: Timestamp) -> anyhow::Result<Moved> {
-        let moved = self.future_bookings(from, now)?;
-        self.each(
-            "UPDATE appointments SET practitioner_id = ?2 WHERE id = ?1",
-            &moved.appointments,
-            Some(to),
-        )?;
-        self.each(
-            "UPDATE qnaires SET practitioner_id = ?2 WHERE id = ?1",
-            &moved.qnaires,
-            Some(to),
-        )?;
-        Ok(moved)
+        let (now, change) = (to_db_text(now), "practitioner_id = ?3");
+        Ok(self.future_bookings((from, &now, to), (change, change))?)
     }
 
     fn cancel_appointments(&mut self, from: i64, now: Timestamp) -> anyhow::Result<Moved> {
-        let cancelled = self.future_bookings(from, now)?;
-        self.each(
-            "UPDATE appointments SET status = 'cancelled' WHERE id = ?1",
-            &cancelled.appointments,
-            None,
-        )?;
-        self.each(
-            "UPDATE qnaires SET status = 'removed' WHERE id = ?1",
-            &cancelled.qnaires,
-            None,
-        )?;
-        Ok(cancelled)
+        let changes = ("status = 'cancelled'", "status = 'removed'");
+        Ok(self.future_bookings((from, &to_db_text(now)), changes)?)
     }
 
     fn move_qnaires(&mut self, from: i64, to: i64, kind: QnaireKind) -> anyhow::Result<Vec<i64>> {
-        let ids = self.open_qnaires(from, kind)?;
-        self.each(
-            "UPDATE qnaires SET practitioner_id = ?2 WHERE id = ?1",
-            &ids,
-            Some(to),
-        )?;
-        Ok(ids)
+        let params = (from, kind.kind(), kind.open_status(), to);
+        Ok(self.update("qnaires", "practitioner_id = ?4", OPEN_QNAIRES, params)?)
     }
 
     fn remove_qnaires(&mut self, from: i64, kind: QnaireKind) -> anyhow::Result<Vec<i64>> {
-        let ids = self.open_qnaires(from, kind)?;
-        self.each(
-            "UPDATE qnaires SET status = 'removed' WHERE id = ?1",
-            &ids,
-            None,
-        )?;
-        Ok(ids)
+        let params = (from, kind.kind(), kind.open_status());
+        Ok(self.update("qnaires", "status = 'removed'", OPEN_QNAIRES, params)?)
     }
 
     fn forward_inbox(&mut self, from: i64, to: i64) -> anyhow::Result<Vec<i64>> {
-        let ids = reads::ids(self.conn, OPEN_INBOX, [from])?;
-        let mut statement = self.conn.prepare_cached(
-            "UPDATE inbox_messages SET owner_id = ?2, forwarded_from = ?3 WHERE id = ?1",
-        )?;
-        for id in &ids {
-            statement.execute((id, to, from))?;
-        }
-        Ok(ids)
+        let change = "owner_id = ?2, forwarded_from = ?1";
+        Ok(self.update("inbox_messages", change, OPEN_INBOX, (from, to))?)
     }
 
     fn discard_inbox(&mut self, from: i64) -> anyhow::Result<Vec<i64>> {
-        let ids = reads::ids(self.conn, OPEN_INBOX, [from])?;
-        self.each(
-            "UPDATE inbox_messages SET archived = 1 WHERE id = ?1",
-            &ids,
-            None,
-        )?;
-        Ok(ids)
+        Ok(self.update("inbox_messages", "archived = 1", OPEN_INBOX, [from])?)
     }
 
     fn transfer_labs(&mut self, from: i64, to: i64) -> anyhow::Result<Vec<i64>> {
-        let ids = reads::ids(
-            self.conn,
-            "SELECT id FROM lab_integrations WHERE user_id = ?1",
-            [from],
-        )?;
-        self.each(
-            "UPDATE lab_integrations SET user_id = ?2 WHERE id = ?1",
-            &ids,
-            Some(to),
-        )?;
-        Ok(ids)
+        let select = "SELECT id FROM lab_integrations WHERE user_id = ?1";
+        Ok(self.update("lab_integrations", "user_id = ?2", select, (from, to))?)
     }
 
     fn deactivate(&mut self, user: i64, by: i64, now: Timestamp) -> anyhow::Result<()> {
