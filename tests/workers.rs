@@ -339,7 +339,10 @@ fn on_postgres_a_worker_stuck_in_a_step_loses_its_plan_after_its_lease() {
         dir.path(),
         &url,
         &batch,
-        Some("apply::inbox::during=sleep(6000)"),
+        // Asleep long enough for the other worker to finish the batch even on
+        // a loaded machine: were it to wake first, its plan would end failed
+        // and be left for the next round rather than taken over.
+        Some("apply::inbox::during=sleep(20000)"),
     );
     let pid = stuck.id();
     wait_for(

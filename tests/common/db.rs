@@ -132,10 +132,10 @@ pub enum TestDb {
 }
 
 pub struct Postgres {
-    runtime: Runtime,
-    admin: Client,
-    name: String,
-    url: String,
+    pub runtime: Runtime,
+    pub admin: Client,
+    pub name: String,
+    pub url: String,
     /// A session on the test database, opened on first use and closed
     /// before the database is copied (a template must have no session).
     client: RefCell<Option<Client>>,
@@ -368,7 +368,7 @@ impl TestDb {
 
 impl Postgres {
     /// A fresh database on the test server, empty or a copy of `template`.
-    fn create(template: Option<&str>) -> Postgres {
+    pub fn create(template: Option<&str>) -> Postgres {
         let server = server();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

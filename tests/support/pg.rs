@@ -9,40 +9,17 @@
 
 use std::path::Path;
 
-use tokio::runtime::Runtime;
 use tokio_postgres::Client;
 
 pub use crate::common::db::connect;
-use crate::common::db::{server, server_root};
 
 /// A fresh database on the test server, dropped when this goes away.
-pub struct TestDb {
-    pub runtime: Runtime,
-    admin: Client,
-    pub name: String,
-    pub url: String,
-}
+pub use crate::common::db::Postgres as TestDb;
 
 impl TestDb {
     /// A new database on the test server; fails when it is unreachable.
     pub fn new() -> TestDb {
-        let server = server();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let admin = connect(&runtime, &server);
-        let name = format!("handover_t_{:016x}", fastrand::u64(..));
-        runtime
-            .block_on(admin.batch_execute(&format!("CREATE DATABASE {name}")))
-            .unwrap();
-        let url = format!("{}/{name}", server_root(&server));
-        TestDb {
-            runtime,
-            admin,
-            name,
-            url,
-        }
+        TestDb::create(None)
     }
 
     /// A session on this test's database.
@@ -90,13 +67,6 @@ impl TestDb {
     /// Runs `handover ARGS` on this database.
     pub fn run(&self, dir: &Path, args: &[&str]) -> crate::common::Run {
         crate::common::run(self.handover(dir).args(args))
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let _ = self.runtime.block_on(self.admin.batch_execute(&sql));
     }
 }
 
