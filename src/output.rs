@@ -86,3 +86,30 @@ pub fn table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> String {
         .map(|line| format!("{}\n", line.trim()))
         .collect()
 }
+
+/// `count` and `word`, with an `s` unless the count is one: "1 item",
+/// "3 items".
+pub fn counted(count: u64, word: &str) -> String {
+    format!("{count} {}", noun(count, word))
+}
+
+/// `word` as many `count` call for: "item" for one, "items" otherwise.
+pub fn noun(count: u64, word: &str) -> String {
+    if count == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(counted(0, "item"), "0 items");
+        assert_eq!(counted(1, "item"), "1 item");
+        assert_eq!(counted(41, "item"), "41 items");
+    }
+}

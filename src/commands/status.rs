@@ -93,9 +93,10 @@ fn print(printer: &Printer, status: &Status) {
         }
         for step in steps {
             out.push_str(&format!(
-                "    {:<18} {:>6} items  {}\n",
+                "    {:<18} {:>6} {:<5}  {}\n",
                 step.step,
                 step.items,
+                crate::output::noun(step.items, "item"),
                 crate::clock::to_db_text(step.finished_at)
             ));
         }

@@ -358,8 +358,8 @@ fn line(result: &PlanResult) -> String {
     let mut line = format!("{}  {}", result.user, result.outcome.as_str());
     if !result.steps.is_empty() {
         line.push_str(&format!(
-            "  ({} items; steps: {})",
-            result.items,
+            "  ({}; steps: {})",
+            crate::output::counted(result.items, "item"),
             result.steps.join(", ")
         ));
     }
