@@ -108,9 +108,41 @@ pub const IDENTITY_TABLES: &[&str] = &[
     "billing_claims",
 ];
 
-/// The indexes handover creates on the EMR tables, by name (the same as on
-/// SQLite, in PostgreSQL's syntax, which is the same here).
-pub use crate::store::sqlite::INDEXES;
+/// The indexes handover creates on the EMR tables, by name: SQLite's, each
+/// also holding the row's `id` (SQLite's indexes hold the rowid of their
+/// own accord), so that the review reads a leaver's ids from the index
+/// alone rather than a table page per item.
+pub const INDEXES: &[(&str, &str)] = &[
+    (
+        "appointments_by_practitioner",
+        "CREATE INDEX IF NOT EXISTS appointments_by_practitioner
+            ON appointments(practitioner_id, status, starts_at, ends_at) INCLUDE (id)",
+    ),
+    (
+        "qnaires_by_practitioner",
+        "CREATE INDEX IF NOT EXISTS qnaires_by_practitioner
+            ON qnaires(practitioner_id, kind, status) INCLUDE (id)",
+    ),
+    (
+        "qnaires_by_appointment",
+        "CREATE INDEX IF NOT EXISTS qnaires_by_appointment
+            ON qnaires(appointment_id) INCLUDE (id, kind, status)",
+    ),
+    (
+        "inbox_messages_by_owner",
+        "CREATE INDEX IF NOT EXISTS inbox_messages_by_owner
+            ON inbox_messages(owner_id, archived, snoozed_until) INCLUDE (id)",
+    ),
+    (
+        "lab_integrations_by_user",
+        "CREATE INDEX IF NOT EXISTS lab_integrations_by_user ON lab_integrations(user_id)",
+    ),
+    (
+        "billing_claims_by_practitioner",
+        "CREATE INDEX IF NOT EXISTS billing_claims_by_practitioner
+            ON billing_claims(practitioner_id, status)",
+    ),
+];
 
 /// What an existing database holds of the EMR contract.
 #[derive(Debug, Default)]
