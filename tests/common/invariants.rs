@@ -15,16 +15,15 @@ const OWNED: [(&str, &str); 5] = [
     ("billing_links", "user_id"),
 ];
 
-const EMR_TABLES: [&str; 8] = [
-    "users",
-    "user_permissions",
-    "appointments",
-    "qnaires",
-    "inbox_messages",
-    "lab_integrations",
-    "billing_links",
-    "billing_claims",
-];
+/// The key of an EMR table: `id`, or the pair that identifies a row of
+/// the two tables without one.
+pub fn emr_key(table: &str) -> &'static str {
+    match table {
+        "user_permissions" => "user_id, permission",
+        "billing_links" => "user_id, system",
+        _ => "id",
+    }
+}
 
 /// Row identities of every EMR table, taken before a run.
 pub struct Before {
@@ -34,18 +33,14 @@ pub struct Before {
 /// Records every EMR row's identity.
 pub fn before(db: &TestDb) -> Before {
     let mut rows = BTreeMap::new();
-    for table in EMR_TABLES {
-        rows.insert(table, identities(db, table));
+    for (table, _) in handover::store::sqlite::CONTRACT {
+        rows.insert(*table, identities(db, table));
     }
     Before { rows }
 }
 
 fn identities(db: &TestDb, table: &str) -> BTreeSet<String> {
-    let key = match table {
-        "user_permissions" => "user_id, permission",
-        "billing_links" => "user_id, system",
-        _ => "id",
-    };
+    let key = emr_key(table);
     db.query(&format!("SELECT {key} FROM {table}"), &[])
         .into_iter()
         .map(|row| {

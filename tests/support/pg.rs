@@ -12,6 +12,7 @@ use std::path::Path;
 use tokio_postgres::Client;
 
 pub use crate::common::db::connect;
+use crate::common::invariants::emr_key;
 
 /// A fresh database on the test server, dropped when this goes away.
 pub use crate::common::db::Postgres as TestDb;
@@ -70,86 +71,22 @@ impl TestDb {
     }
 }
 
-/// The EMR tables, their key, and their columns but `password_hash`.
-const EMR: &[(&str, &str, &[&str])] = &[
-    (
-        "users",
-        "id",
-        &[
-            "id",
-            "username",
-            "full_name",
-            "role",
-            "province",
-            "active",
-            "deactivated_at",
-            "deactivated_by",
-        ],
-    ),
-    (
-        "user_permissions",
-        "user_id, permission",
-        &["user_id", "permission"],
-    ),
-    (
-        "appointments",
-        "id",
-        &[
-            "id",
-            "practitioner_id",
-            "patient_id",
-            "starts_at",
-            "ends_at",
-            "status",
-        ],
-    ),
-    (
-        "qnaires",
-        "id",
-        &[
-            "id",
-            "practitioner_id",
-            "patient_id",
-            "kind",
-            "appointment_id",
-            "status",
-        ],
-    ),
-    (
-        "inbox_messages",
-        "id",
-        &[
-            "id",
-            "owner_id",
-            "subject",
-            "received_at",
-            "snoozed_until",
-            "archived",
-            "forwarded_from",
-        ],
-    ),
-    (
-        "lab_integrations",
-        "id",
-        &["id", "lab", "user_id", "is_main"],
-    ),
-    (
-        "billing_links",
-        "user_id, system",
-        &["user_id", "system", "billing_number", "connected"],
-    ),
-    (
-        "billing_claims",
-        "id",
-        &["id", "practitioner_id", "status", "service_date"],
-    ),
-];
+/// The EMR tables of the contract, each with its key and its columns but
+/// `password_hash` (argon2 salts differ between any two seeds).
+fn emr() -> impl Iterator<Item = (&'static str, &'static str, Vec<&'static str>)> {
+    handover::store::sqlite::CONTRACT
+        .iter()
+        .map(|(table, columns)| {
+            let dumped = columns.iter().copied().filter(|c| *c != "password_hash");
+            (*table, emr_key(table), dumped.collect())
+        })
+}
 
 /// Every EMR row of a SQLite file, values as text, ordered by key.
 pub fn sqlite_dump(db: &Path) -> String {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut out = String::new();
-    for (table, key, columns) in EMR {
+    for (table, key, columns) in emr() {
         out.push_str(&format!("## {table}\n"));
         let select: Vec<String> = columns
             .iter()
@@ -174,7 +111,7 @@ pub fn sqlite_dump(db: &Path) -> String {
 /// The same dump of a PostgreSQL database: flags as 1/0, times as UTC text.
 pub fn postgres_dump(db: &TestDb) -> String {
     let mut out = String::new();
-    for (table, key, columns) in EMR {
+    for (table, key, columns) in emr() {
         out.push_str(&format!("## {table}\n"));
         let select: Vec<String> = columns
             .iter()
